@@ -1,0 +1,1 @@
+"""Local stand-in for API Gateway WebSocket + Lambda + DynamoDB (moto), running the real handlers."""

@@ -1,0 +1,1 @@
+"""WebRTC signaling on API Gateway WebSocket + Lambda + DynamoDB."""

@@ -1,0 +1,68 @@
+"""The one definition of the WebSocket API's routes and of the table, shared by the CDK stack and the local stack.
+
+Standard library only: the CDK app and the local stack import this without pulling in the handlers' dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+
+PING_RESPONSE = '{"type":"pong"}'
+"""What the MOCK `ping` route answers, without invoking Lambda."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One WebSocket route.
+
+    handler: dotted path of the Lambda handler ("module.function"), or None for a MOCK integration.
+    posts: the handler calls the Management API, so its function needs execute-api:ManageConnections.
+    route_response: the integration's return body is sent back to the caller (a two-way route).
+    mock_response: the body a MOCK route answers with.
+    """
+
+    key: str
+    handler: str | None
+    posts: bool = False
+    route_response: bool = False
+    mock_response: str | None = None
+
+    @property
+    def function_id(self) -> str:
+        """A construct id for the route's function, e.g. "$connect" -> "Connect"."""
+        return self.key.lstrip("$").title().replace("-", "")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("$connect", "signaling.handlers.connect"),
+    Route("$disconnect", "signaling.handlers.disconnect", posts=True),
+    Route("$default", "signaling.handlers.default", route_response=True),
+    Route("join", "signaling.handlers.join", posts=True, route_response=True),
+    Route("signal", "signaling.handlers.signal", posts=True),
+    Route("leave", "signaling.handlers.leave", posts=True),
+    Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
+)
+
+ROUTES_BY_KEY: dict[str, Route] = {route.key: route for route in ROUTES}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The single DynamoDB table: generic string keys, one TTL attribute (epoch seconds)."""
+
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = "expiresAt"
+
+
+TABLE = TableSpec()
+
+STAGE_NAME = "prod"
+"""The deployed stage; the local stack uses "local"."""
+
+# API Gateway WebSocket limits the design respects (and the local stack enforces).
+MAX_MESSAGE_BYTES = 128 * 1024
+CONNECTION_MAX_SECONDS = 2 * 60 * 60
+IDLE_TIMEOUT_SECONDS = 10 * 60

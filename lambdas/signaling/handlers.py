@@ -1,0 +1,106 @@
+"""Lambda entry points, one per WebSocket route (see signaling.definition.ROUTES). Each parses its event, calls
+one function of the service and turns a domain error into a reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayWebSocketConnectEventModel,
+    APIGatewayWebSocketDisconnectEventModel,
+)
+
+from signaling import wiring
+from signaling.errors import INTERNAL_MESSAGE, SignalingError
+from signaling.models import Join, Leave, Signal, describe_unroutable, dumps, error
+from signaling.models import parse as parse_message
+from signaling.observability import entrypoint, logger, metrics
+
+OK: dict[str, Any] = {"statusCode": 200}
+
+
+@entrypoint
+def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse(event=event, model=APIGatewayWebSocketConnectEventModel)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    origin = headers.get("origin")
+    if not wiring.settings().origin_allowed(origin):
+        logger.warning("origin refused", extra={"origin": origin})
+        metrics.add_metric(name="OriginRefused", unit=MetricUnit.Count, value=1)
+        return {"statusCode": 403, "body": "Origin not allowed"}
+    return OK
+
+
+@entrypoint
+def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
+    conn = request.request_context.connection_id
+    wiring.service(event["requestContext"]).leave(conn, reason="disconnected")
+    return OK
+
+
+@entrypoint
+def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    problem = describe_unroutable(event.get("body"))
+    return _reply(error(problem.code, problem.message))
+
+
+@entrypoint
+def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def run(conn: str) -> dict[str, Any]:
+        context_ = event["requestContext"]
+        request = parse_message(event.get("body"), Join)
+        joined = wiring.service(context_).join(conn, request, connected_at=context_["connectedAt"] / 1000)
+        metrics.add_metric(name="Resumed" if joined["resumed"] else "Joined", unit=MetricUnit.Count, value=1)
+        return _reply(joined)
+
+    return _guard(event, "join", run, reply=True)
+
+
+@entrypoint
+def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def run(conn: str) -> dict[str, Any]:
+        request = parse_message(event.get("body"), Signal)
+        wiring.service(event["requestContext"]).signal(conn, request)
+        return OK
+
+    return _guard(event, "signal", run, reply=False)
+
+
+@entrypoint
+def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def run(conn: str) -> dict[str, Any]:
+        parse_message(event.get("body"), Leave)
+        wiring.service(event["requestContext"]).leave(conn)
+        return OK
+
+    return _guard(event, "leave", run, reply=False)
+
+
+def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, Any]], *, reply: bool) -> dict[str, Any]:
+    """Turn any failure into an error message for the caller: the route response on two-way routes, a post on
+    the others. Unexpected failures are logged with their stack and reported as `internal`, without details."""
+    conn = event["requestContext"]["connectionId"]
+    try:
+        return run(conn)
+    except SignalingError as exc:
+        metrics.add_metric(name=f"Error-{exc.code}", unit=MetricUnit.Count, value=1)
+        message = error(exc.code, exc.message, action)
+    except Exception:
+        logger.exception("unhandled error", extra={"action": action})
+        metrics.add_metric(name="Error-internal", unit=MetricUnit.Count, value=1)
+        message = error("internal", INTERNAL_MESSAGE, action)
+    if reply:
+        return _reply(message)
+    try:
+        wiring.sender(event["requestContext"]).send(conn, dumps(message))
+    except Exception:
+        logger.exception("could not post the error to the caller")
+    return OK
+
+
+def _reply(message: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "body": dumps(message)}

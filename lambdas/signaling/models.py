@@ -1,0 +1,116 @@
+"""Client messages as typed models (parsed at the edge) and the server's messages as plain dicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
+
+from signaling.errors import BadRequest
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+ACTIONS = ("join", "signal", "leave", "ping")
+MAX_NAME_LENGTH = 64
+
+
+class ClientMessage(BaseModel):
+    # strict: "3" is not a capacity and 1 is not a name. Unknown fields are ignored so clients can add their own.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Join(ClientMessage):
+    action: Literal["join"]
+    room: Identifier
+    peer_id: Identifier | None = Field(None, alias="peerId")
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME_LENGTH)] = ""
+    capacity: Annotated[int, Field(ge=2)] | None = None
+
+
+class Signal(ClientMessage):
+    action: Literal["signal"]
+    to: Identifier
+    data: JsonValue
+
+
+class Leave(ClientMessage):
+    action: Literal["leave"]
+
+
+M = TypeVar("M", bound=ClientMessage)
+
+_FIELD_HINTS = {
+    "room": "must be 1-64 characters from A-Z, a-z, 0-9, '_' and '-'",
+    "peerId": "must be 1-64 characters from A-Z, a-z, 0-9, '_' and '-'",
+    "to": "must be a peerId: 1-64 characters from A-Z, a-z, 0-9, '_' and '-'",
+    "name": f"must be a string of at most {MAX_NAME_LENGTH} characters",
+    "capacity": "must be an integer of at least 2",
+    "token": "must be the string from a previous 'joined'",
+}
+
+
+def parse(body: str | None, model: type[M]) -> M:
+    """Parse one client message, or raise BadRequest with a sentence naming what is wrong."""
+    payload = decode_object(body)
+    if "data" in model.model_fields and payload.get("data", None) is None:
+        raise BadRequest("'data' is required: the payload to relay to the other peer.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise BadRequest(_describe(exc)) from exc
+
+
+def decode_object(body: str | None) -> dict[str, Any]:
+    try:
+        payload = json.loads(body or "")
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BadRequest('Messages must be JSON text, for example {"action":"ping"}.') from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("A message must be a JSON object with an 'action' field.")
+    return payload
+
+
+def describe_unroutable(body: str | None) -> BadRequest:
+    """Why a message reached $default: not JSON, not an object, or no known action."""
+    try:
+        payload = decode_object(body)
+    except BadRequest as exc:
+        return exc
+    action = payload.get("action")
+    expected = ", ".join(ACTIONS)
+    if action is None:
+        return BadRequest(f"The message has no 'action'. Use one of: {expected}.")
+    return BadRequest(f"Unknown action {json.dumps(action)[:80]}. Use one of: {expected}.")
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"]) or "message"
+    if error["type"] == "missing":
+        return f"'{field}' is required."
+    hint = _FIELD_HINTS.get(field)
+    return f"'{field}' {hint}." if hint else f"'{field}': {error['msg']}."
+
+
+# --- server -> client ------------------------------------------------------------------------------------------
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def peer_joined(peer_id: str, name: str) -> dict[str, Any]:
+    return {"type": "peer-joined", "peerId": peer_id, "name": name}
+
+
+def peer_left(peer_id: str, reason: Literal["left", "disconnected", "gone"]) -> dict[str, Any]:
+    return {"type": "peer-left", "peerId": peer_id, "reason": reason}
+
+
+def error(code: str, message: str, action: str | None = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if action:
+        reply["action"] = action
+    return reply

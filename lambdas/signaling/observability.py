@@ -1,0 +1,20 @@
+"""Logger, Tracer and Metrics, created once; `entrypoint` applies them in the same order to every handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def entrypoint(handler: Handler) -> Handler:
+    traced = tracer.capture_lambda_handler(handler)
+    logged = logger.inject_lambda_context(correlation_id_path="requestContext.requestId")(traced)
+    return metrics.log_metrics(logged)

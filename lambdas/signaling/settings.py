@@ -1,0 +1,89 @@
+"""Configuration, read once from the function's environment into a small typed object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
+
+
+class ConfigurationError(ValueError):
+    """The environment holds a setting the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    management_endpoint: str | None = None
+    """Management API base URL. None: derive https://{domainName}/{stage} from each event."""
+    allowed_origins: frozenset[str] = frozenset()
+    """Browser origins allowed to open a socket; "*" allows any. Requests without an Origin are always allowed."""
+    max_capacity: int = 8
+    default_capacity: int = 2
+    max_signal_bytes: int = 64 * 1024
+    ice_servers: tuple[dict[str, Any], ...] = DEFAULT_ICE_SERVERS
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    """A TURN shared secret given directly (local use). In AWS, turn_secret_arn names a Secrets Manager secret."""
+    turn_secret_arn: str | None = None
+    turn_ttl_seconds: int = 24 * 60 * 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        table_name = env.get("TABLE_NAME", "").strip()
+        if not table_name:
+            raise ConfigurationError("TABLE_NAME is not set")
+        settings = cls(
+            table_name=table_name,
+            management_endpoint=env.get("MANAGEMENT_API_ENDPOINT", "").strip().rstrip("/") or None,
+            allowed_origins=frozenset(_split(env.get("ALLOWED_ORIGINS", ""))),
+            max_capacity=_int(env, "MAX_CAPACITY", cls.max_capacity),
+            max_signal_bytes=_int(env, "MAX_SIGNAL_BYTES", cls.max_signal_bytes),
+            ice_servers=_ice_servers(env.get("ICE_SERVERS")),
+            turn_urls=tuple(_split(env.get("TURN_URLS", ""))),
+            turn_secret=env.get("TURN_SECRET") or None,
+            turn_secret_arn=env.get("TURN_SECRET_ARN") or None,
+            turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
+        )
+        if settings.max_capacity < settings.default_capacity:
+            raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
+        return settings
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        # Only browsers send Origin, and the check exists to stop other web sites from using the service
+        # through a visitor's browser. A native client can send any Origin it likes, so this is not auth.
+        if origin is None:
+            return True
+        return "*" in self.allowed_origins or origin.rstrip("/") in self.allowed_origins
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _ice_servers(raw: str | None) -> tuple[dict[str, Any], ...]:
+    if raw is None or not raw.strip():
+        return DEFAULT_ICE_SERVERS
+    try:
+        servers = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"ICE_SERVERS is not JSON: {exc}") from exc
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ConfigurationError('ICE_SERVERS must be a JSON list of {"urls": ...} objects')
+    return tuple(servers)

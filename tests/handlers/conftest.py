@@ -1,0 +1,148 @@
+"""Handlers under moto, driven by events built from the recorded real API Gateway events in ../shared/aws-events."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from signaling import handlers, wiring
+from signaling.definition import TABLE
+
+EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "aws-events"
+TABLE_NAME = "parley-test"
+ORIGIN = "https://app.example.com"
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "parley-test"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:parley-test"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name: str = "/aws/lambda/parley-test"
+    log_stream_name: str = "2026/11/21/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+CONTEXT = LambdaContext()
+
+
+def recorded(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+class Harness:
+    """Sends real-shaped events to the handlers and reads what each socket received from moto's Management API."""
+
+    def __init__(self) -> None:
+        self._connect = recorded("connect.json")
+        self._message = recorded("message.json")
+        self._disconnect = recorded("disconnect.json")
+        self.table = boto3.resource("dynamodb").Table(TABLE_NAME)
+        self._read: dict[str, int] = {}
+
+    def _context(self, event: dict[str, Any], conn: str, route: str) -> dict[str, Any]:
+        now = int(time.time() * 1000)
+        ctx = event["requestContext"]
+        ctx.update(routeKey=route, connectionId=conn, connectedAt=now, requestTimeEpoch=now)
+        return event
+
+    def connect(self, conn: str, origin: str | None = ORIGIN) -> dict[str, Any]:
+        event = self._context(copy.deepcopy(self._connect), conn, "$connect")
+        if origin is not None:
+            event["headers"]["Origin"] = origin
+            event["multiValueHeaders"]["Origin"] = [origin]
+        return handlers.connect(event, CONTEXT)
+
+    def send(self, conn: str, body: str | dict[str, Any]) -> dict[str, Any] | None:
+        """Send a frame the way API Gateway would route it; returns the route response message, if any."""
+        text = body if isinstance(body, str) else json.dumps(body)
+        try:
+            action = json.loads(text).get("action")
+        except (ValueError, AttributeError):
+            action = None
+        routes = {"join": handlers.join, "signal": handlers.signal, "leave": handlers.leave}
+        route = action if action in routes else "$default"
+        event = self._context(copy.deepcopy(self._message), conn, route)
+        event["body"] = text
+        response = routes.get(route, handlers.default)(event, CONTEXT)
+        assert response["statusCode"] == 200
+        return json.loads(response["body"]) if "body" in response else None
+
+    def join(self, conn: str, room: str = "room1", **fields: Any) -> dict[str, Any]:
+        reply = self.send(conn, {"action": "join", "room": room, **fields})
+        assert reply is not None
+        return reply
+
+    def disconnect(self, conn: str) -> dict[str, Any]:
+        event = self._context(copy.deepcopy(self._disconnect), conn, "$disconnect")
+        return handlers.disconnect(event, CONTEXT)
+
+    def inbox(self, conn: str) -> list[dict[str, Any]]:
+        """Messages posted to `conn` since the last call (moto concatenates them; JSON objects split cleanly)."""
+        backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        connection = backend.connections.get(quote(conn, safe=""))  # moto keys them URL-encoded
+        data = connection.data.decode() if connection else ""
+        start = self._read.get(conn, 0)
+        self._read[conn] = len(data)
+        decoder, messages, index = json.JSONDecoder(), [], start
+        while index < len(data):
+            message, index = decoder.raw_decode(data, index)
+            messages.append(message)
+        return messages
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.table.scan(ConsistentRead=True)["Items"]
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_NAME": TABLE_NAME,
+        "ALLOWED_ORIGINS": f"{ORIGIN},http://localhost:8000",
+        "MAX_CAPACITY": "8",
+        "POWERTOOLS_SERVICE_NAME": "parley",
+        "POWERTOOLS_METRICS_NAMESPACE": "Parley",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MANAGEMENT_API_ENDPOINT", raising=False)
+    return values
+
+
+@pytest.fixture
+def aws(env: dict[str, str]) -> Iterator[Harness]:
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE_NAME,
+            AttributeDefinitions=[
+                {"AttributeName": TABLE.partition_key, "AttributeType": "S"},
+                {"AttributeName": TABLE.sort_key, "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+                {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        wiring.reset()
+        yield Harness()
+        wiring.reset()
