@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from botocore.stub import ANY, Stubber
+
+from signaling import wiring
+
+from .conftest import Harness
+
+
+@pytest.fixture
+def pair(aws: Harness) -> tuple[str, str]:
+    a = aws.join("connA=", name="Ada")["peerId"]
+    b = aws.join("connB=", name="Grace")["peerId"]
+    aws.inbox("connA=")
+    return a, b
+
+
+def test_a_signal_reaches_only_its_target_with_the_senders_id(aws: Harness, pair: tuple[str, str]) -> None:
+    a, b = pair
+    aws.join("connC=", room="elsewhere")
+    data = {"seq": 1, "description": {"type": "offer", "sdp": "v=0\r\n"}}
+
+    assert aws.send("connB=", {"action": "signal", "to": a, "data": data}) is None
+
+    assert aws.inbox("connA=") == [{"type": "signal", "from": b, "data": data}]
+    assert aws.inbox("connB=") == []
+    assert aws.inbox("connC=") == []
+
+
+def test_data_may_be_any_json_value_and_is_relayed_untouched(aws: Harness, pair: tuple[str, str]) -> None:
+    a, _ = pair
+    data = [1, "two", {"three": [None, True]}, "ünïcødé"]
+
+    aws.send("connB=", {"action": "signal", "to": a, "data": data})
+
+    assert aws.inbox("connA=")[0]["data"] == data
+
+
+def test_a_peer_in_another_room_is_unknown(aws: Harness, pair: tuple[str, str]) -> None:
+    outsider = aws.join("connC=", room="elsewhere")["peerId"]
+
+    aws.send("connB=", {"action": "signal", "to": outsider, "data": {}})
+
+    (reply,) = aws.inbox("connB=")
+    assert reply["code"] == "unknown-peer"
+    assert reply["action"] == "signal"
+    assert aws.inbox("connC=") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"action": "signal", "to": "nobody", "data": {}}, "unknown-peer"),
+        ({"action": "signal", "to": "x"}, "bad-request"),
+        ({"action": "signal", "to": "x", "data": None}, "bad-request"),
+        ({"action": "signal", "data": {}}, "bad-request"),
+        ({"action": "signal", "to": ["x"], "data": {}}, "bad-request"),
+        ({"action": "signal", "to": "x", "data": "a" * 70_000}, "too-large"),
+    ],
+)
+def test_bad_signals_get_an_error_posted_back(aws: Harness, pair: tuple[str, str], body: dict, code: str) -> None:
+    aws.send("connB=", body)
+
+    (reply,) = aws.inbox("connB=")
+    assert reply["type"] == "error"
+    assert reply["code"] == code
+    assert reply["message"]
+    assert aws.inbox("connA=") == []
+
+
+def test_signal_to_yourself_is_a_bad_request(aws: Harness, pair: tuple[str, str]) -> None:
+    _, b = pair
+
+    aws.send("connB=", {"action": "signal", "to": b, "data": {}})
+
+    assert aws.inbox("connB=")[0]["code"] == "bad-request"
+
+
+def test_signal_before_join_is_not_joined(aws: Harness, pair: tuple[str, str]) -> None:
+    a, _ = pair
+
+    aws.send("connX=", {"action": "signal", "to": a, "data": {}})
+
+    assert aws.inbox("connX=")[0]["code"] == "not-joined"
+    assert aws.inbox("connA=") == []
+
+
+def test_leave_tells_the_others_and_a_second_leave_is_not_joined(aws: Harness, pair: tuple[str, str]) -> None:
+    _, b = pair
+
+    aws.send("connB=", {"action": "leave"})
+    aws.send("connB=", {"action": "leave"})
+
+    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b, "reason": "left"}]
+    assert [m["code"] for m in aws.inbox("connB=")] == ["not-joined"]
+
+
+def test_the_last_member_leaving_removes_every_record(aws: Harness, pair: tuple[str, str]) -> None:
+    aws.send("connB=", {"action": "leave"})
+    aws.disconnect("connA=")
+
+    assert aws.items() == []
+
+
+def test_a_seat_freed_by_leave_admits_a_newcomer(aws: Harness, pair: tuple[str, str]) -> None:
+    aws.send("connB=", {"action": "leave"})
+
+    assert aws.join("connC=")["type"] == "joined"
+
+
+def test_disconnect_tells_the_others_and_frees_the_seat(aws: Harness, pair: tuple[str, str]) -> None:
+    a, _ = pair
+
+    assert aws.disconnect("connA=")["statusCode"] == 200
+
+    assert aws.inbox("connB=") == [{"type": "peer-left", "peerId": a, "reason": "disconnected"}]
+    assert aws.join("connC=")["type"] == "joined"
+
+
+def test_disconnect_of_a_socket_that_never_joined_changes_nothing(aws: Harness, pair: tuple[str, str]) -> None:
+    before = aws.items()
+
+    assert aws.disconnect("connNever=")["statusCode"] == 200
+
+    assert aws.items() == before
+
+
+@pytest.fixture
+def stub(aws: Harness) -> Iterator[Stubber]:
+    """The Management API client the handlers use, stubbed: moto never answers 410."""
+    endpoint = "https://asasasas.execute-api.us-east-1.amazonaws.com/prod"
+    client = wiring._management(endpoint)
+    with Stubber(client) as stubber:
+        yield stubber
+
+
+def test_a_gone_target_is_removed_and_the_room_is_told(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
+    a, b = pair
+    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+    stub.add_response(
+        "post_to_connection",
+        {},
+        {
+            "ConnectionId": "connB=",
+            "Data": json.dumps({"type": "peer-left", "peerId": a, "reason": "gone"}, separators=(",", ":")).encode(),
+        },
+    )
+
+    aws.send("connB=", {"action": "signal", "to": a, "data": {"seq": 1}})
+
+    stub.assert_no_pending_responses()
+    assert {item["pk"] for item in aws.items()} == {"room#room1", f"peer#{b}", "conn#connB="}
+
+
+def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(aws: Harness, stub: Stubber) -> None:
+    a = aws.join("connA=")["peerId"]
+    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connC=", "Data": ANY})  # peer-left for A, to C
+
+    joined = aws.join("connC=")
+
+    stub.assert_no_pending_responses()
+    assert joined["peers"] == []
+    assert not [item for item in aws.items() if a in item["pk"]]
+
+
+def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
+    a, b = pair
+    # The room looks full; checking its members finds A's socket gone ($disconnect never came).
+    stub.add_client_error("get_connection", service_error_code="GoneException", http_status_code=410)
+    stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"})
+    stub.add_response("post_to_connection", {})  # peer-left for A, to B
+    stub.add_response("post_to_connection", {})  # peer-joined for C, to B
+
+    joined = aws.join("connC=")
+
+    assert joined["type"] == "joined"
+    assert [peer["peerId"] for peer in joined["peers"]] == [b]
