@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from signaling.settings import DEFAULT_ICE_SERVERS, ConfigurationError, Settings
+
+
+def test_defaults_need_only_a_table_name() -> None:
+    settings = Settings.from_env({"TABLE_NAME": "t"})
+
+    assert settings.max_capacity == 8
+    assert settings.default_capacity == 2
+    assert settings.max_signal_bytes == 65536
+    assert settings.ice_servers == DEFAULT_ICE_SERVERS
+    assert settings.management_endpoint is None
+
+
+def test_every_setting_is_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "TABLE_NAME": "t",
+            "MANAGEMENT_API_ENDPOINT": "http://127.0.0.1:8000/local/",
+            "ALLOWED_ORIGINS": "https://a.example/, http://localhost:8000",
+            "MAX_CAPACITY": "4",
+            "MAX_SIGNAL_BYTES": "1000",
+            "ICE_SERVERS": "[]",
+            "TURN_URLS": "turn:t.example:3478",
+            "TURN_SECRET_ARN": "parley/turn",
+            "TURN_TTL_SECONDS": "600",
+        }
+    )
+
+    assert settings.management_endpoint == "http://127.0.0.1:8000/local"
+    assert settings.allowed_origins == {"https://a.example", "http://localhost:8000"}
+    assert (settings.max_capacity, settings.max_signal_bytes, settings.turn_ttl_seconds) == (4, 1000, 600)
+    assert settings.ice_servers == ()
+    assert settings.turn_urls == ("turn:t.example:3478",)
+    assert settings.turn_secret_arn == "parley/turn"
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({}, "TABLE_NAME"),
+        ({"TABLE_NAME": "t", "MAX_CAPACITY": "many"}, "MAX_CAPACITY"),
+        ({"TABLE_NAME": "t", "MAX_CAPACITY": "1"}, "MAX_CAPACITY"),
+        ({"TABLE_NAME": "t", "MAX_SIGNAL_BYTES": "-5"}, "MAX_SIGNAL_BYTES"),
+        ({"TABLE_NAME": "t", "ICE_SERVERS": "{"}, "ICE_SERVERS"),
+        ({"TABLE_NAME": "t", "ICE_SERVERS": '[{"url": "stun:x"}]'}, "ICE_SERVERS"),
+    ],
+)
+def test_a_bad_setting_is_named_at_startup(env: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigurationError, match=complaint):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://app.example", True),
+        ("https://app.example/", True),
+        ("https://evil.example", False),
+        ("http://app.example", False),
+        (None, True),
+    ],
+)
+def test_origin_allow_list(origin: str | None, allowed: bool) -> None:
+    settings = Settings.from_env({"TABLE_NAME": "t", "ALLOWED_ORIGINS": "https://app.example"})
+
+    assert settings.origin_allowed(origin) is allowed
+
+
+def test_a_star_allows_every_origin() -> None:
+    assert Settings.from_env({"TABLE_NAME": "t", "ALLOWED_ORIGINS": "*"}).origin_allowed("https://any.example")

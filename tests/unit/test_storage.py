@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from signaling.storage import Member, Room, Storage
+
+
+def seat(slot: int, *, expired: bool = False) -> Member:
+    return Member(peer_id=f"p{slot}", name="", conn=f"c{slot}", slot=slot, expired=expired)
+
+
+def test_the_lowest_free_seat_is_chosen() -> None:
+    room = Room("r", capacity=4, members=[seat(0), seat(2)])
+
+    assert room.free_slot(4) == 1
+
+
+def test_a_full_room_has_no_free_seat() -> None:
+    assert Room("r", capacity=2, members=[seat(0), seat(1)]).free_slot(2) is None
+
+
+def test_an_expired_seat_is_free_again() -> None:
+    room = Room("r", capacity=2, members=[seat(0), seat(1, expired=True)])
+
+    assert room.free_slot(2) == 1
+    assert [m.slot for m in room.live] == [0]
+
+
+def _cancelled(*codes: str) -> dict[str, Any]:
+    return {"CancellationReasons": [{"Code": code} for code in codes]}
+
+
+@pytest.fixture
+def stubbed() -> tuple[Storage, Stubber]:
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return Storage(client, "t"), Stubber(client)
+
+
+def test_a_transaction_conflict_is_retried_until_it_commits(stubbed: tuple[Storage, Stubber]) -> None:
+    # Real DynamoDB cancels concurrent transactions on one item with TransactionConflict (moto never does).
+    storage, stub = stubbed
+    for _ in range(2):
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            response_meta=None,
+            modeled_fields=_cancelled("None", "TransactionConflict", "None"),
+        )
+    stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
+
+    with stub:
+        removed = storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
+
+    assert removed is True
+    stub.assert_no_pending_responses()
+
+
+def test_a_failed_condition_is_not_retried(stubbed: tuple[Storage, Stubber]) -> None:
+    storage, stub = stubbed
+    stub.add_client_error(
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        modeled_fields=_cancelled("ConditionalCheckFailed", "None", "None"),
+    )
+    stub.add_response("delete_item", {}, {"TableName": "t", "Key": ANY})
+
+    with stub:
+        removed = storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
+
+    assert removed is False
+    stub.assert_no_pending_responses()
