@@ -6,7 +6,6 @@ import hmac
 import time
 
 import pytest
-
 from signaling import wiring
 from signaling.definition import CONNECTION_MAX_SECONDS
 

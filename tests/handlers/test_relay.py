@@ -5,7 +5,6 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.stub import ANY, Stubber
-
 from signaling import wiring
 
 from .conftest import Harness
@@ -169,7 +168,7 @@ def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(
 
 
 def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
-    a, b = pair
+    _, b = pair
     # The room looks full; checking its members finds A's socket gone ($disconnect never came).
     stub.add_client_error("get_connection", service_error_code="GoneException", http_status_code=410)
     stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"})

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from signaling.settings import DEFAULT_ICE_SERVERS, ConfigurationError, Settings
 
 

@@ -1,0 +1,1 @@
+"""`make bench`: call setup in real browsers, relay latency, cold start, AWS operations per action, and cost."""
