@@ -1,0 +1,76 @@
+"""`python -m devstack`: the whole product on 127.0.0.1, with the handlers Lambda runs (what `make dev` starts)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or 8000),
+        help="0 picks a free one (default: $PORT or 8000)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=IDLE_TIMEOUT_SECONDS,
+        help="seconds without a message before a socket "
+        f"is closed with 1001 (default {IDLE_TIMEOUT_SECONDS}, API Gateway's)",
+    )
+    parser.add_argument(
+        "--max-connection-time",
+        type=float,
+        default=CONNECTION_MAX_SECONDS,
+        help=f"seconds before any socket is closed with 1001 (default {CONNECTION_MAX_SECONDS}, API Gateway's)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Installed first, so a Ctrl-C during startup still ends in a clean stop rather than a traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+
+    from devstack.server import LocalStack  # after the signal handlers: importing moto takes a moment
+
+    stack = LocalStack(
+        args.host, args.port, idle_timeout=args.idle_timeout, max_connection_time=args.max_connection_time
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        # The WebSocket URL ends the line: scripts (bench/localstack.py) read it with a pattern.
+        print(f"Parley local stack ready: open {stack.http_url}/ - WebSocket {stack.ws_url}", flush=True)
+        stopping.wait()
+        print("Stopping.", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The handlers' environment: what the CDK stack gives each function in AWS, pointed at this process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+TABLE_NAME = "parley-local"
+REGION = "us-east-1"
+
+
+def handler_defaults(port: int, management_url: str) -> dict[str, str]:
+    return {
+        "TABLE_NAME": TABLE_NAME,
+        "MANAGEMENT_API_ENDPOINT": management_url,
+        "ALLOWED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
+        "POWERTOOLS_SERVICE_NAME": "parley",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Parley",
+        # Metrics would otherwise print one EMF JSON document per invocation on stdout.
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "LOG_LEVEL": "WARNING",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+class HandlerEnvironment:
+    """Sets os.environ for the handlers (the process's own values win over the defaults, `overrides` win over
+    both) and puts it back on restore(). The environment is process-wide, hence one running stack per process."""
+
+    def __init__(self, defaults: Mapping[str, str], overrides: Mapping[str, str]) -> None:
+        self._values = {**defaults, **{k: v for k, v in os.environ.items() if k in defaults}, **overrides}
+        self._saved: dict[str, str | None] = {}
+
+    def get(self, name: str) -> str:
+        return self._values[name]
+
+    def apply(self) -> None:
+        for name, value in self._values.items():
+            self._saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        _reset_handler_wiring()
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+        _reset_handler_wiring()
+
+
+def _reset_handler_wiring() -> None:
+    """The handlers read settings and build boto3 clients once per execution environment; make them start over."""
+    wiring = sys.modules.get("signaling.wiring")  # not imported yet: nothing is cached
+    reset = getattr(wiring, "reset", None)
+    if callable(reset):
+        reset()

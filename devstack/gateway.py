@@ -1,0 +1,270 @@
+"""The WebSocket side of the local API Gateway: the $connect handshake, route selection on `action`, Lambda-shaped
+events, route responses, MOCK routes, the message limit, idle and maximum connection time, and $disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, Route
+
+from devstack.events import ConnectionInfo, connect_event, disconnect_event, message_event, new_id, now_ms
+from devstack.runtime import IntegrationTimeout, Invoker
+from devstack.traffic import Traffic
+
+log = logging.getLogger("devstack")
+
+_LIFECYCLE_ROUTES = frozenset({"$connect", "$disconnect", "$default"})
+
+# disconnectReason for closes whose real wording we have no recording of; 1005's is recorded (disconnect.json).
+_REASONS = {
+    1000: "Connection Closed Normally",
+    1001: "Going away",
+    1005: "Client-side close frame status not set",
+    1006: "Connection closed abnormally",
+    1009: "Message too big",
+}
+
+
+@dataclass(eq=False)
+class Connection:
+    info: ConnectionInfo
+    ws: web.WebSocketResponse
+    opened: float = field(default_factory=time.monotonic)
+    last_active: float = field(default_factory=time.monotonic)
+    last_active_epoch: float = field(default_factory=time.time)
+    closing: tuple[int, str] | None = None
+    """Set when the gateway itself closes the socket: the code and reason its $disconnect reports."""
+
+    @property
+    def open(self) -> bool:
+        return self.closing is None and not self.ws.closed
+
+    def touch(self) -> None:
+        # API Gateway's idle timer counts messages in either direction.
+        self.last_active = time.monotonic()
+        self.last_active_epoch = time.time()
+
+
+class Gateway:
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        invoker: Invoker,
+        traffic: Traffic,
+        *,
+        stage: str,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        max_connection_time: float = CONNECTION_MAX_SECONDS,
+    ) -> None:
+        self.routes = {route.key: route for route in routes}
+        self.invoker = invoker
+        self.traffic = traffic
+        self.stage = stage
+        self.api_id = "local"
+        self.idle_timeout = idle_timeout
+        self.max_connection_time = max_connection_time
+        self.connections: dict[str, Connection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(f"/{self.stage}", self.handshake)
+
+    # --- connection lifecycle -------------------------------------------------------------------------------------
+
+    async def handshake(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES)
+        if not ws.can_prepare(request).ok:
+            return web.Response(status=426, text="This is a WebSocket endpoint.\n")
+        info = ConnectionInfo(
+            connection_id=new_id(),
+            connected_at=now_ms(),
+            source_ip=request.remote or "127.0.0.1",
+            user_agent=request.headers.get("User-Agent"),
+            domain_name=request.host,
+            stage=self.stage,
+            api_id=self.api_id,
+        )
+        status, body = await self._connect(info, request)
+        if not 200 <= status < 300:
+            return web.Response(status=status, text=body)
+
+        await ws.prepare(request)
+        connection = Connection(info, ws)
+        self.connections[info.connection_id] = connection
+        expiry = asyncio.create_task(self._expire(connection))
+        code, reason = 1006, ""
+        try:
+            while True:
+                message = await ws.receive()
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    connection.touch()
+                    self._spawn(self._on_message(connection, message.data))
+                    continue
+                if message.type is WSMsgType.CLOSE:
+                    code, reason = int(message.data) or 1005, message.extra or ""
+                elif message.type is WSMsgType.ERROR:  # aiohttp closed it: 1009 for a message too big, 1007, ...
+                    code = int(getattr(message.data, "code", 0)) or 1006
+                else:  # closed by us (connection.closing says why) or lost
+                    code = int(ws.close_code or 1006)
+                break
+        finally:
+            expiry.cancel()
+            self.connections.pop(info.connection_id, None)
+            if connection.closing is not None:
+                code, reason = connection.closing
+            if not ws.closed:
+                await ws.close()
+        # Best-effort and after the fact, as in AWS: the socket is already closed and nobody waits for this.
+        self._spawn(
+            self._invoke_lifecycle("$disconnect", disconnect_event(info, code, reason or _REASONS.get(code, "")))
+        )
+        return ws
+
+    async def _connect(self, info: ConnectionInfo, request: web.Request) -> tuple[int, str]:
+        """Run $connect before the upgrade completes; its statusCode decides the handshake."""
+        route = self.routes.get("$connect")
+        if route is None or route.handler is None:
+            return 200, ""
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.raw_headers]
+        query = list(request.query.items()) if request.query_string else None
+        event = connect_event(info, headers, query, local_port=_local_port(request))
+        try:
+            response = await self.invoker.invoke(route, event)
+        except Exception:
+            log.exception("$connect handler %s failed", route.handler)
+            return 500, "Internal server error"
+        if response is None:
+            return 200, ""
+        if not isinstance(response, dict) or not isinstance(response.get("statusCode", 200), int):
+            log.error("$connect handler %s returned a malformed proxy response: %r", route.handler, response)
+            return 502, "Internal server error"
+        body = response.get("body")
+        return response.get("statusCode", 200), body if isinstance(body, str) else ""
+
+    async def _expire(self, connection: Connection) -> None:
+        while True:
+            deadline = min(connection.last_active + self.idle_timeout, connection.opened + self.max_connection_time)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(remaining)
+        await self.close(connection, 1001, "Going away")
+
+    async def close(self, connection: Connection, code: int, reason: str, *, frame_reason: str | None = None) -> None:
+        """Close from the server side; $disconnect will report `code` and `reason`."""
+        if connection.closing is None:
+            connection.closing = (code, reason)
+        message = reason if frame_reason is None else frame_reason
+        await connection.ws.close(code=code, message=message.encode())
+
+    def close_soon(self, connection: Connection, code: int, reason: str, *, frame_reason: str | None = None) -> None:
+        """Like close, without waiting for the client's closing handshake; the connection counts as gone at once."""
+        if connection.closing is None:
+            connection.closing = (code, reason)
+        self._spawn(self.close(connection, code, reason, frame_reason=frame_reason))
+
+    @property
+    def busy(self) -> bool:
+        """Some socket is open, or some invocation (a message, a $disconnect) has not finished."""
+        return bool(self.connections or self._tasks)
+
+    async def shutdown(self, timeout: float = 5) -> None:
+        """Close every socket with 1001 and give in-flight invocations (and the $disconnects) time to finish."""
+        await asyncio.gather(
+            *(self.close(c, 1001, "Going away") for c in list(self.connections.values())), return_exceptions=True
+        )
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    # --- messages -------------------------------------------------------------------------------------------------
+
+    def select(self, frame: str | bytes) -> tuple[Route, str]:
+        """Route selection on $request.body.action, and what the frame counts as in the traffic figures."""
+        if isinstance(frame, bytes):
+            return self.routes["$default"], "binary"
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            return self.routes["$default"], "?"
+        action = message.get("action") if isinstance(message, dict) else None
+        if not isinstance(action, str):
+            return self.routes["$default"], "?"
+        route = self.routes.get(action)
+        if route is None or action in _LIFECYCLE_ROUTES:
+            return self.routes["$default"], action
+        return route, action
+
+    async def _on_message(self, connection: Connection, frame: str | bytes) -> None:
+        route, kind = self.select(frame)
+        self.traffic.inbound(kind)
+        if route.handler is None:
+            # A MOCK integration: API Gateway answers by itself and no Lambda runs.
+            if route.route_response and route.mock_response is not None:
+                await self._reply(connection, route.mock_response)
+            return
+        if isinstance(frame, bytes):
+            event = message_event(connection.info, route.key, base64.b64encode(frame).decode(), is_base64=True)
+        else:
+            event = message_event(connection.info, route.key, frame, is_base64=False)
+        try:
+            response = await self.invoker.invoke(route, event)
+        except IntegrationTimeout:
+            await self._reply(connection, self._gateway_error("Endpoint request timed out", event))
+            return
+        except Exception:
+            log.exception("%s handler %s failed", route.key, route.handler)
+            await self._reply(connection, self._gateway_error("Internal server error", event))
+            return
+        if route.route_response and isinstance(response, dict) and isinstance(response.get("body"), str):
+            await self._reply(connection, response["body"])
+
+    @staticmethod
+    def _gateway_error(message: str, event: dict[str, Any]) -> str:
+        context = event["requestContext"]
+        return json.dumps(
+            {"message": message, "connectionId": context["connectionId"], "requestId": context["requestId"]}
+        )
+
+    async def send(self, connection: Connection, data: str | bytes) -> None:
+        """One frame to the client; ConnectionError when the socket is (being) closed."""
+        if not connection.open:
+            raise ConnectionResetError("the connection is closed")
+        connection.touch()
+        self.traffic.outbound(data)
+        if isinstance(data, str):
+            await connection.ws.send_str(data)
+        else:
+            await connection.ws.send_bytes(data)
+
+    async def _reply(self, connection: Connection, data: str) -> None:
+        with contextlib.suppress(ConnectionError):  # the caller is gone; API Gateway drops the response too
+            await self.send(connection, data)
+
+    async def _invoke_lifecycle(self, route_key: str, event: dict[str, Any]) -> None:
+        route = self.routes.get(route_key)
+        if route is None or route.handler is None:
+            return
+        try:
+            await self.invoker.invoke(route, event)
+        except Exception:
+            log.exception("%s handler %s failed", route_key, route.handler)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _local_port(request: web.Request) -> int:
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    return int(sockname[1]) if sockname else 0

@@ -1,0 +1,240 @@
+"""The whole product on one port: the frontend, /config.json, the local API Gateway (WebSocket + Management API)
+and the embedded DynamoDB, with the very handlers Lambda runs."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import boto3
+from aiohttp import web
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, ROUTES, Route
+
+from devstack.dynamodb import EmbeddedDynamoDB
+from devstack.environment import HandlerEnvironment, handler_defaults
+from devstack.gateway import Gateway
+from devstack.management import ManagementApi
+from devstack.runtime import Invoker
+from devstack.traffic import Traffic
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb.service_resource import Table
+
+FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
+STAGE = "local"
+
+T = TypeVar("T")
+
+
+class LocalStack:
+    """One local stack: `start()` runs it on its own event loop in a background thread and returns once it listens;
+    `stop()` closes every socket (1001), lets the $disconnects run, and leaves no moto mock and no handler
+    environment behind. The handlers' environment and moto are process-wide, so one stack runs at a time."""
+
+    _running: ClassVar[LocalStack | None] = None
+    _running_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        env: Mapping[str, str] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        max_connection_time: float = CONNECTION_MAX_SECONDS,
+        routes: Iterable[Route] = ROUTES,
+        frontend: Path = FRONTEND,
+        workers: int = 32,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.frontend = frontend
+        self.traffic = Traffic()
+        self.invoker = Invoker(workers)
+        self.gateway = Gateway(
+            routes,
+            self.invoker,
+            self.traffic,
+            stage=STAGE,
+            idle_timeout=idle_timeout,
+            max_connection_time=max_connection_time,
+        )
+        self._overrides = dict(env or {})
+        self._environment: HandlerEnvironment | None = None
+        self._dynamodb: EmbeddedDynamoDB | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    @classmethod
+    def current(cls) -> LocalStack | None:
+        """The stack running in this process, if any."""
+        return cls._running
+
+    # --- addresses ------------------------------------------------------------------------------------------------
+
+    @property
+    def http_url(self) -> str:
+        """The page, e.g. http://127.0.0.1:8000 (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/{STAGE}"
+
+    @property
+    def management_url(self) -> str:
+        """The Management API endpoint_url, as the handlers get it in MANAGEMENT_API_ENDPOINT."""
+        return f"{self.http_url}/{STAGE}"
+
+    # --- inspection -----------------------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> Table:
+        """The embedded table as a boto3 Table resource, to look at what the handlers stored."""
+        if self._dynamodb is None:
+            raise RuntimeError("the local stack is not running")
+        return self._dynamodb.table()
+
+    def management_client(self) -> ApiGatewayManagementApiClient:
+        """A boto3 apigatewaymanagementapi client for this stack, like the one the handlers build."""
+        return boto3.client("apigatewaymanagementapi", endpoint_url=self.management_url, region_name="us-east-1")
+
+    def connection_ids(self) -> list[str]:
+        """The ids of the sockets open right now."""
+        return self._on_loop(lambda: [cid for cid, c in self.gateway.connections.items() if c.open])
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Wait until no socket is open and every invocation, $disconnect included, has finished."""
+        deadline = time.monotonic() + timeout
+        while self._on_loop(lambda: self.gateway.busy):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the local stack is still busy")
+            time.sleep(0.01)
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        with LocalStack._running_lock:
+            if LocalStack._running is not None:
+                raise RuntimeError("a local stack is already running in this process (stop it first)")
+            LocalStack._running = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        # Bound here, before anything else, so port 0 becomes a real port the handlers' settings can name.
+        listener = socket.create_server((self.host, self.port))
+        self.port = listener.getsockname()[1]
+        self._environment = HandlerEnvironment(handler_defaults(self.port, self.management_url), self._overrides)
+        self._environment.apply()
+        self._dynamodb = EmbeddedDynamoDB(
+            self._environment.get("TABLE_NAME"),
+            self._environment.get("AWS_DEFAULT_REGION"),
+            passthrough_url=f"http://{self.host}:{self.port}/",
+        )
+        self._dynamodb.start()
+        self.invoker.warm([route.handler for route in self.gateway.routes.values() if route.handler])
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="devstack", daemon=True)
+        self._thread.start()
+        self._run(self._serve(listener))
+
+    async def _serve(self, listener: socket.socket) -> None:
+        # Management API posts go up to the message limit and a little over, so the 413 is ours, not aiohttp's.
+        app = web.Application(client_max_size=4 * MAX_MESSAGE_BYTES)
+        self.gateway.add_routes(app)
+        ManagementApi(self.gateway).add_routes(app)
+        app.router.add_get("/config.json", self._config)
+        app.router.add_get("/_devstack/traffic", self._traffic)
+        app.router.add_delete("/_devstack/traffic", self._traffic_reset)
+        app.router.add_get("/{path:.*}", self._static)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        await self._runner.setup()
+        await web.SockSite(self._runner, listener).start()
+
+    def stop(self) -> None:
+        """Idempotent; safe after a failed start."""
+        if self._loop is not None and self._thread is not None:
+            try:
+                self._run(self._shutdown(), timeout=30)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout=10)
+                self._loop.close()
+                self._loop = self._thread = None
+        self.invoker.shutdown()
+        if self._dynamodb is not None:
+            self._dynamodb.stop()
+            self._dynamodb = None
+        if self._environment is not None:
+            self._environment.restore()
+            self._environment = None
+        with LocalStack._running_lock:
+            if LocalStack._running is self:
+                LocalStack._running = None
+
+    async def _shutdown(self) -> None:
+        await self.gateway.shutdown()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self, coroutine: Any, timeout: float = 30) -> Any:
+        if self._loop is None:
+            raise RuntimeError("the local stack is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def _on_loop(self, function: Callable[[], T]) -> T:
+        """Run `function` on the gateway's loop, which owns the connection table."""
+        if self._loop is None:
+            raise RuntimeError("the local stack is not running")
+        result: Future[T] = Future()
+        self._loop.call_soon_threadsafe(lambda: result.set_result(function()))
+        return result.result(timeout=10)
+
+    # --- HTTP -----------------------------------------------------------------------------------------------------
+
+    async def _config(self, request: web.Request) -> web.Response:
+        # The host the browser used (127.0.0.1 or localhost), so the socket's Origin is one the handlers allow.
+        return web.json_response({"wsUrl": f"ws://{request.host}/{STAGE}"}, headers={"Cache-Control": "no-store"})
+
+    async def _traffic(self, request: web.Request) -> web.Response:
+        """Signaling messages by direction and kind as the gateway saw them (benchmarks read this)."""
+        return web.json_response(self.traffic.snapshot(), headers={"Cache-Control": "no-store"})
+
+    async def _traffic_reset(self, request: web.Request) -> web.Response:
+        self.traffic.reset()
+        return web.Response(status=204)
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        root = self.frontend.resolve()
+        target = (root / request.match_info["path"]).resolve()
+        if target != root and root not in target.parents:
+            raise web.HTTPNotFound()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(target, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,133 @@
+"""Test-only Lambda handlers: they record every event they get and answer predictably, so the gateway's
+faithfulness is tested without the real handlers."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from signaling.definition import PING_RESPONSE, Route
+
+EVENTS: list[dict[str, Any]] = []
+"""Every event any handler here received, in arrival order (list.append is atomic under the GIL)."""
+
+RELEASE = threading.Event()
+"""Set by `release`; `wait` blocks on it, to show two messages of one socket run at the same time."""
+
+
+def routes() -> tuple[Route, ...]:
+    def route(key: str, function: str, **options: Any) -> Route:
+        return Route(key, f"{__name__}.{function}", **options)
+
+    return (
+        route("$connect", "connect"),
+        route("$disconnect", "record"),
+        route("$default", "echo", route_response=True),
+        route("echo", "echo", route_response=True),
+        route("quiet", "echo"),  # no route response: what it returns must be dropped
+        route("boom", "boom", route_response=True),
+        route("wait", "wait", route_response=True),
+        route("release", "release", route_response=True),
+        route("post", "post", route_response=True),
+        route("claim", "claim", route_response=True),
+        Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
+    )
+
+
+def events(route_key: str | None = None, connection_id: str | None = None) -> list[dict[str, Any]]:
+    return [
+        event
+        for event in list(EVENTS)
+        if route_key in (None, event["requestContext"]["routeKey"])
+        and connection_id in (None, event["requestContext"]["connectionId"])
+    ]
+
+
+def recorded(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
+    def wrapper(event: dict[str, Any], context: Any) -> Any:
+        EVENTS.append(event)
+        return handler(event, context)
+
+    return wrapper
+
+
+def _reply(**fields: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "body": json.dumps(fields)}
+
+
+@recorded
+def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    query = event.get("queryStringParameters") or {}
+    if "status" in query:
+        return {"statusCode": int(query["status"]), "body": "refused"}
+    if "raise" in query:
+        raise RuntimeError("$connect failed on purpose")
+    return {"statusCode": 200}
+
+
+@recorded
+def record(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"statusCode": 200}
+
+
+@recorded
+def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _reply(
+        type="echo",
+        routeKey=event["requestContext"]["routeKey"],
+        body=event["body"],
+        isBase64Encoded=event["isBase64Encoded"],
+        function=context.function_name,
+        remainingMs=context.get_remaining_time_in_millis(),
+    )
+
+
+@recorded
+def boom(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("failing on purpose")
+
+
+@recorded
+def wait(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _reply(type="waited", released=RELEASE.wait(timeout=10))
+
+
+@recorded
+def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    RELEASE.set()
+    return _reply(type="released")
+
+
+@recorded
+def post(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Posts `data` to `to` through the Management API, as the real handlers do (same client, same endpoint)."""
+    message = json.loads(event["body"])
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["MANAGEMENT_API_ENDPOINT"])
+    try:
+        client.post_to_connection(ConnectionId=message["to"], Data=message["data"].encode())
+    except ClientError as exc:
+        return _reply(type="posted", error=exc.response["Error"]["Code"])
+    return _reply(type="posted", error=None)
+
+
+@recorded
+def claim(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A conditional write on one key: of many simultaneous claims, exactly one may win."""
+    message = json.loads(event["body"])
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    try:
+        table.put_item(
+            Item={"pk": f"claim#{message['key']}", "sk": "owner", "by": event["requestContext"]["connectionId"]},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return _reply(type="claimed", won=False)
+    return _reply(type="claimed", won=True)

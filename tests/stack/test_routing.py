@@ -1,0 +1,131 @@
+"""Route selection on $request.body.action, route responses, MOCK routes, handler failures and the $connect
+verdict, as API Gateway does them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from devstack.server import LocalStack
+from signaling.definition import PING_RESPONSE
+
+from . import echo_handlers
+from .conftest import open_socket, receive_json, run
+
+
+def exchange(stack: LocalStack, *frames: str) -> list[object]:
+    """Send frames one at a time; the reply (parsed) to each."""
+
+    async def scenario() -> list[object]:
+        replies = []
+        async with open_socket(stack) as ws:
+            for frame in frames:
+                await ws.send(frame)
+                replies.append(await receive_json(ws))
+        return replies
+
+    return run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("frame", "route"),
+    [
+        ('{"action": "echo"}', "echo"),
+        ('{"action": "echo", "extra": [1, 2]}', "echo"),
+        ('{"action": "dance"}', "$default"),  # no such route
+        ('{"action": "$disconnect"}', "$default"),  # lifecycle routes are never selected by a message
+        ('{"action": "$connect"}', "$default"),
+        ('{"action": 7}', "$default"),
+        ('{"Action": "echo"}', "$default"),
+        ('["echo"]', "$default"),
+        ('"echo"', "$default"),
+        ("not json at all", "$default"),
+        ("", "$default"),
+    ],
+)
+def test_route_selection(echo_stack: LocalStack, frame: str, route: str) -> None:
+    [reply] = exchange(echo_stack, frame)
+
+    assert reply == {
+        "type": "echo",
+        "routeKey": route,
+        "body": frame,
+        "isBase64Encoded": False,
+        "function": f"parley-local-{route.lstrip('$').title()}",
+        "remainingMs": pytest.approx(29_000, abs=2_000),
+    }
+
+
+def test_ping_is_answered_by_the_gateway_without_a_handler(echo_stack: LocalStack) -> None:
+    replies = exchange(echo_stack, '{"action": "ping"}', '{"action": "ping", "id": 3}')
+
+    assert replies == [json.loads(PING_RESPONSE)] * 2
+    invoked = {e["requestContext"]["routeKey"] for e in echo_handlers.events()}
+    assert invoked <= {"$connect", "$disconnect"}
+
+
+def test_without_a_route_response_the_return_value_is_dropped(echo_stack: LocalStack) -> None:
+    # "quiet" runs the echo handler, which returns a body, but its route has no route response.
+    async def scenario() -> None:
+        async with open_socket(echo_stack) as ws:
+            await ws.send('{"action": "quiet"}')
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.5)
+
+    run(scenario())
+    assert len(echo_handlers.events("quiet")) == 1
+
+
+def test_a_failing_handler_gets_api_gateways_internal_server_error_and_the_socket_stays_open(
+    echo_stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    replies = exchange(echo_stack, '{"action": "boom"}', '{"action": "echo"}')
+
+    event = echo_handlers.events("boom")[0]["requestContext"]
+    assert replies[0] == {
+        "message": "Internal server error",
+        "connectionId": event["connectionId"],
+        "requestId": event["requestId"],
+    }
+    assert replies[1]["routeKey"] == "echo"  # type: ignore[index]
+    assert "RuntimeError: failing on purpose" in caplog.text  # the traceback is logged
+
+
+def test_messages_of_one_socket_are_handled_concurrently(echo_stack: LocalStack) -> None:
+    # "wait" blocks until "release" runs. Handled one after the other, "wait" would time out first.
+    async def scenario() -> list[object]:
+        async with open_socket(echo_stack) as ws:
+            await ws.send('{"action": "wait"}')
+            await ws.send('{"action": "release"}')
+            return [await receive_json(ws, timeout=15), await receive_json(ws, timeout=15)]
+
+    replies = run(scenario())
+
+    assert replies == [{"type": "released"}, {"type": "waited", "released": True}]
+
+
+@pytest.mark.parametrize("status", [401, 403, 429])
+def test_a_non_2xx_from_connect_refuses_the_handshake_with_that_status(echo_stack: LocalStack, status: int) -> None:
+    async def scenario() -> None:
+        async with open_socket(echo_stack, f"?status={status}"):
+            pass
+
+    with pytest.raises(InvalidStatus) as refused:
+        run(scenario())
+
+    assert refused.value.response.status_code == status
+    assert echo_handlers.events("$disconnect") == []  # a refused socket never connected
+
+
+def test_a_failing_connect_handler_refuses_with_500(echo_stack: LocalStack) -> None:
+    async def scenario() -> None:
+        async with open_socket(echo_stack, "?raise=1"):
+            pass
+
+    with pytest.raises(InvalidStatus) as refused:
+        run(scenario())
+
+    assert refused.value.response.status_code == 500
