@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark, print a table, write bench/results.json and docs/cost.md.
 
-    python -m bench            full run (about five minutes)
-    python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot
+python -m bench            full run (about five minutes)
+python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ def main() -> None:
     if "call_setup" in results:
         args.cost_doc.write_text(cost.render(results))
     print(report(results))
-    print(f"\nwrote {args.output.relative_to(ROOT)}" + (f" and {args.cost_doc.relative_to(ROOT)}" if "call_setup" in results else ""))
+    print(
+        f"\nwrote {args.output.relative_to(ROOT)}"
+        + (f" and {args.cost_doc.relative_to(ROOT)}" if "call_setup" in results else "")
+    )
 
 
 def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ class Recorder:
     def install(self, session: boto3.Session) -> None:
         events = session.events
         events.register("provide-client-params.dynamodb.*", self._ask_for_capacity)
+        events.register("provide-client-params.dynamodb.*", self._keep_params)
         events.register("after-call.dynamodb.*", self._after_dynamodb)
         events.register("after-call.apigatewaymanagementapi.*", self._after_management)
 
@@ -52,20 +53,25 @@ class Recorder:
         if "ReturnConsumedCapacity" in model.input_shape.members:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")
 
+    @staticmethod
+    def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["bench_params"] = params  # the same context object reaches after-call
+
     def _record(self, service: str, operation: str) -> str | None:
         if self.action is None:
             return None
         self.calls.setdefault(self.action, Counter())[f"{service}:{operation}"] += 1
         return self.action
 
-    def _after_dynamodb(self, model: Any, params: dict[str, Any], parsed: dict[str, Any], **_: Any) -> None:
+    def _after_dynamodb(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         action = self._record("dynamodb", model.name)
         if action is None:
             return
+        params = context["bench_params"]
         reads, writes = self.reads.setdefault(action, []), self.writes.setdefault(action, [])
         if model.name == "TransactWriteItems":
             for entry in params["TransactItems"]:
-                (kind, body), = entry.items()
+                (body,) = entry.values()  # one of Put, Update, Delete, ConditionCheck
                 writes.append((True, _item_size(body.get("Item") or body["Key"])))
         elif model.name in _WRITES:
             writes.append((False, _item_size(params.get("Item") or params["Key"])))
@@ -86,11 +92,15 @@ class Recorder:
 
 class _Client:
     def __init__(self, url: str) -> None:
-        self.ws = connect(url, open_timeout=5)
+        self._exit = ExitStack()
+        self.ws = self._exit.enter_context(connect(url, open_timeout=5))
         self.peer_id = ""
 
     def send(self, message: dict[str, Any]) -> None:
         self.ws.send(json.dumps(message))
+
+    def close(self) -> None:
+        self._exit.close()
 
     def expect(self, kind: str) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(self.ws.recv(timeout=5))
@@ -147,7 +157,7 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
         clients["a"].expect("peer-left")
 
     def close_a() -> None:
-        clients["a"].ws.close()
+        clients["a"].close()
 
     yield "$connect", step("$connect", open_a)
     yield "join (empty room)", step("join", join_a)
@@ -155,19 +165,21 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
     yield "signal", step("signal", relay)
     yield "leave", step("leave", leave_b)
     yield "$disconnect", step("$disconnect", close_a)
-    clients["b"].ws.close()
+    clients["b"].close()
 
 
 @contextmanager
 def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
-    from devstack.server import LocalStack
     from signaling import wiring
 
+    from devstack.server import LocalStack
+
     recorder = Recorder()
-    boto3.setup_default_session()
-    recorder.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
     stack = LocalStack(port=0, env={"ICE_SERVERS": "[]"}).start()
-    wiring.reset()  # the handlers' clients are created anew, from the instrumented session
+    # Starting moto replaces boto3's default session: instrument the new one, then make the handlers create their
+    # clients anew from it.
+    recorder.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
+    wiring.reset()
     try:
         yield stack, recorder
     finally:

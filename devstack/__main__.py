@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from types import FrameType
 
 from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS
@@ -19,21 +20,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("PORT") or 8000),
-        help="0 picks a free one (default: $PORT or 8000)",
+        default=os.environ.get("PORT") or "8000",  # a string default still goes through type=int, with a clean error
+        help="0 picks a free one (default: $PORT, else 8000)",
     )
     parser.add_argument(
         "--idle-timeout",
         type=float,
         default=IDLE_TIMEOUT_SECONDS,
-        help="seconds without a message before a socket "
-        f"is closed with 1001 (default {IDLE_TIMEOUT_SECONDS}, API Gateway's)",
+        help=f"seconds without a message before a socket is closed with 1001 (default {IDLE_TIMEOUT_SECONDS})",
     )
     parser.add_argument(
         "--max-connection-time",
         type=float,
         default=CONNECTION_MAX_SECONDS,
-        help=f"seconds before any socket is closed with 1001 (default {CONNECTION_MAX_SECONDS}, API Gateway's)",
+        help=f"seconds before any socket is closed with 1001 (default {CONNECTION_MAX_SECONDS})",
     )
     return parser.parse_args(argv)
 
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     # Installed first, so a Ctrl-C during startup still ends in a clean stop rather than a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, request_stop)
+    # Metrics are off locally (POWERTOOLS_METRICS_DISABLED), yet Powertools still warns on every empty flush.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

@@ -23,7 +23,7 @@ def new_id() -> str:
 
 
 def request_time(epoch_ms: int) -> str:
-    """ "11/Nov/2024:11:35:24 +0000", with English month names whatever the locale."""
+    """API Gateway's requestTime format, e.g. "11/Nov/2024:11:35:24 +0000" (English months whatever the locale)."""
     t = time.gmtime(epoch_ms / 1000)
     return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
 

@@ -187,25 +187,26 @@ class Gateway:
 
     # --- messages -------------------------------------------------------------------------------------------------
 
-    def select(self, frame: str | bytes) -> tuple[Route, str]:
-        """Route selection on $request.body.action, and what the frame counts as in the traffic figures."""
-        if isinstance(frame, bytes):
-            return self.routes["$default"], "binary"
-        try:
-            message = json.loads(frame)
-        except ValueError:
-            return self.routes["$default"], "?"
-        action = message.get("action") if isinstance(message, dict) else None
-        if not isinstance(action, str):
-            return self.routes["$default"], "?"
-        route = self.routes.get(action)
-        if route is None or action in _LIFECYCLE_ROUTES:
-            return self.routes["$default"], action
-        return route, action
+    def select(self, frame: str | bytes) -> Route | None:
+        """Route selection on $request.body.action: a text frame holding a JSON object whose string `action` names
+        a route; anything else goes to $default (None when there is none)."""
+        action = None
+        if isinstance(frame, str):
+            try:
+                message = json.loads(frame)
+            except ValueError:
+                message = None
+            action = message.get("action") if isinstance(message, dict) else None
+        route = self.routes.get(action) if isinstance(action, str) and action not in _LIFECYCLE_ROUTES else None
+        return route or self.routes.get("$default")
 
     async def _on_message(self, connection: Connection, frame: str | bytes) -> None:
-        route, kind = self.select(frame)
-        self.traffic.inbound(kind)
+        route = self.select(frame)
+        self.traffic.inbound(route.key if route else "(unrouted)")
+        if route is None:
+            event = message_event(connection.info, "", "", is_base64=False)  # only for its ids
+            await self._reply(connection, self._gateway_error("Forbidden", event))
+            return
         if route.handler is None:
             # A MOCK integration: API Gateway answers by itself and no Lambda runs.
             if route.route_response and route.mock_response is not None:

@@ -55,7 +55,9 @@ class Invoker:
     """Runs handlers concurrently on a pool, like Lambda scaling out: two messages from one socket may run at the
     same time and finish in either order."""
 
-    def __init__(self, workers: int = 32) -> None:
+    def __init__(self, workers: int = 32, on_done: Callable[[str, float], None] | None = None) -> None:
+        """on_done(route_key, milliseconds) is told how long each handler ran (like Lambda's billed duration)."""
+        self._on_done = on_done
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
@@ -83,7 +85,13 @@ class Invoker:
         def run() -> Any:
             # Resolved on the worker: the first import of a handler module can take a while and must not stall
             # the event loop.
-            return self.resolve(dotted)(event, context)
+            handler = self.resolve(dotted)
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                if self._on_done is not None:
+                    self._on_done(route.key, (time.perf_counter() - started) * 1000)
 
         future = asyncio.get_running_loop().run_in_executor(self._pool, run)
         try:

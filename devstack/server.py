@@ -58,7 +58,7 @@ class LocalStack:
         self.port = port
         self.frontend = frontend
         self.traffic = Traffic()
-        self.invoker = Invoker(workers)
+        self.invoker = Invoker(workers, on_done=self.traffic.handled)
         self.gateway = Gateway(
             routes,
             self.invoker,
@@ -137,6 +137,13 @@ class LocalStack:
     def _start(self) -> None:
         # Bound here, before anything else, so port 0 becomes a real port the handlers' settings can name.
         listener = socket.create_server((self.host, self.port))
+        try:
+            self._start_serving(listener)
+        except BaseException:
+            listener.close()  # the site owns it once serving; before that, nobody else would close it
+            raise
+
+    def _start_serving(self, listener: socket.socket) -> None:
         self.port = listener.getsockname()[1]
         self._environment = HandlerEnvironment(handler_defaults(self.port, self.management_url), self._overrides)
         self._environment.apply()

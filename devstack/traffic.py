@@ -1,47 +1,51 @@
-"""Counts of the signaling messages the local gateway sees, by direction and by kind, for benchmarks."""
+"""What the local gateway saw, for benchmarks: signaling messages by direction and kind, and handler durations."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 
 
-def kind_of(frame: str | bytes, field: str) -> str:
-    """The message's `action` (client to server) or `type` (server to client); "?" when it has none."""
+def message_type(frame: str | bytes) -> str:
+    """A server message's `type`; "?" when it has none (e.g. API Gateway's own error message)."""
     if isinstance(frame, bytes):
         return "binary"
     try:
         message = json.loads(frame)
     except ValueError:
         return "?"
-    value = message.get(field) if isinstance(message, dict) else None
+    value = message.get("type") if isinstance(message, dict) else None
     return value if isinstance(value, str) else "?"
 
 
 class Traffic:
-    """Frames in (by `action`) and out (by `type`), route responses and Management API posts alike. Updated on the
-    gateway's event loop, read from any thread."""
+    """frames_in: client messages by the route they took ("join", "$default", "ping", ...). frames_out: frames sent to
+    clients, route responses and Management API posts alike, by `type`. handler_ms: how long each handler ran, by
+    route ($connect and $disconnect included). Counters are written on the gateway's loop, durations on the workers;
+    any thread may read."""
 
     def __init__(self) -> None:
+        self.frames_in: Counter[str] = Counter()
+        self.frames_out: Counter[str] = Counter()
+        self.handler_ms: defaultdict[str, list[float]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._counts: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
 
-    def inbound(self, kind: str) -> None:
-        with self._lock:
-            self._counts["in"][kind] += 1
+    def inbound(self, route_key: str) -> None:
+        self.frames_in[route_key] += 1
 
     def outbound(self, frame: str | bytes) -> None:
-        kind = kind_of(frame, "type")
-        with self._lock:
-            self._counts["out"][kind] += 1
+        self.frames_out[message_type(frame)] += 1
+
+    def handled(self, route_key: str, milliseconds: float) -> None:
+        with self._lock:  # the first append for a route creates its list, from any worker
+            self.handler_ms[route_key].append(milliseconds)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """{"in": {"join": 2, "signal": 14, ...}, "out": {"joined": 2, "signal": 14, ...}}"""
-        with self._lock:
-            return {direction: dict(counts) for direction, counts in self._counts.items()}
+        return {"in": dict(self.frames_in), "out": dict(self.frames_out)}
 
     def reset(self) -> None:
-        with self._lock:
-            for counts in self._counts.values():
-                counts.clear()
+        self.frames_in.clear()
+        self.frames_out.clear()
+        self.handler_ms.clear()

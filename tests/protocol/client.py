@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -11,9 +12,13 @@ from websockets.sync.client import ClientConnection, connect
 
 class Client:
     def __init__(self, url: str, origin: str | None = None) -> None:
-        self.ws: ClientConnection = connect(url, origin=origin, open_timeout=5, max_size=None)  # type: ignore[arg-type]
+        self._exit = ExitStack()
+        self.ws: ClientConnection = self._exit.enter_context(
+            connect(url, origin=origin, open_timeout=5, max_size=None)  # type: ignore[arg-type]
+        )
         self.peer_id: str | None = None
         self.token: str | None = None
+        self.early: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any] | str) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
@@ -36,8 +41,13 @@ class Client:
         raise AssertionError(f"unexpected message: {message!r}")
 
     def join(self, room: str, **fields: Any) -> dict[str, Any]:
+        """The reply to `join`. When two sockets join at once, each may hear `peer-joined` for the other before
+        its own `joined` (the protocol allows it); those are kept in `self.early`."""
         self.send({"action": "join", "room": room, **fields})
         reply = self.recv()
+        while reply["type"] == "peer-joined":
+            self.early.append(reply)
+            reply = self.recv()
         if reply["type"] == "joined":
             self.peer_id, self.token = reply["peerId"], reply["token"]
         return reply
@@ -50,7 +60,7 @@ class Client:
         return self.recv() == {"type": "pong"}
 
     def close(self) -> None:
-        self.ws.close()
+        self._exit.close()
 
     def closed_with(self, timeout: float = 5) -> int | None:
         """Wait for the server to close the socket; the close code."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,17 +66,23 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-@pytest.fixture(scope="module")
+_echo_stacks: list[LocalStack] = []
+
+
+@pytest.fixture
 def echo_stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
-    return start_local_stack(routes=echo_handlers.routes())
+    """A stack with the echo routes and default settings, shared by consecutive tests; started anew when a test in
+    between started a stack of its own (one runs at a time)."""
+    if not (_echo_stacks and _echo_stacks[-1] is LocalStack.current()):
+        _echo_stacks[:] = [start_local_stack(routes=echo_handlers.routes())]
+    return _echo_stacks[-1]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_records() -> Iterator[None]:
+def _fresh_records() -> None:
     """Each test sees only its own events: the previous test's late $disconnects have run before it starts."""
     running = LocalStack.current()
     if running is not None:
         running.wait_idle()
     echo_handlers.EVENTS.clear()
     echo_handlers.RELEASE.clear()
-    yield

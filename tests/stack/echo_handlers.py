@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-
 from signaling.definition import PING_RESPONSE, Route
 
 EVENTS: list[dict[str, Any]] = []
@@ -118,16 +117,27 @@ def post(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @recorded
 def claim(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A conditional write on one key: of many simultaneous claims, exactly one may win."""
-    message = json.loads(event["body"])
-    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    """Takes the one seat of `key` in a transaction, as the real join takes a slot: of many simultaneous claims,
+    exactly one may win. moto applies a transaction item by item and undoes a failed one by restoring a copy of
+    the whole table, so without the gateway's lock a loser can erase the winner's seat (or crash the copy)."""
+    key = json.loads(event["body"])["key"]
+    conn = event["requestContext"]["connectionId"]
+    table = os.environ["TABLE_NAME"]
     try:
-        table.put_item(
-            Item={"pk": f"claim#{message['key']}", "sk": "owner", "by": event["requestContext"]["connectionId"]},
-            ConditionExpression="attribute_not_exists(pk)",
+        boto3.client("dynamodb").transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": f"claim#{key}"}, "sk": {"S": f"member#{conn}"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": f"claim#{key}"}, "sk": {"S": "seat"}, "by": {"S": conn}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
         return _reply(type="claimed", won=False)
     return _reply(type="claimed", won=True)

@@ -72,7 +72,7 @@ def test_it_prints_the_url_serves_and_exits_0_on_a_signal(
         with connect(ws_url, proxy=None, open_timeout=5) as ws:
             ws.send('{"action": "ping"}')
             assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
-            code, out, err = stop(process, signum)
+            code, _, err = stop(process, signum)
             with pytest.raises(Exception):  # noqa: B017, PT011 - websockets raises ConnectionClosed* on close
                 ws.recv(timeout=5)
             assert ws.close_code == 1001  # going away: the server stopped

@@ -39,7 +39,8 @@ def test_connect_without_origin_or_query_has_exactly_the_recorded_shape(echo_sta
     assert context["domainName"] == f"127.0.0.1:{echo_stack.port}"
     assert context["identity"] == {"sourceIp": "127.0.0.1"}
     assert context["requestId"] == context["extendedRequestId"]
-    assert ID.match(context["connectionId"]) and ID.match(context["requestId"])
+    assert ID.match(context["connectionId"])
+    assert ID.match(context["requestId"])
     assert REQUEST_TIME.match(context["requestTime"])
     assert context["connectedAt"] <= context["requestTimeEpoch"]
     headers = event["headers"]
@@ -72,7 +73,7 @@ def test_message_events_have_the_recorded_shapes(echo_stack: LocalStack) -> None
             await ws.send('{"action": "echo", "n": 1}')
             await receive_json(ws)
         async with open_socket(echo_stack) as ws:
-            await ws.send("{\r\n\t\"a\": 1\r\n}")
+            await ws.send('{\r\n\t"a": 1\r\n}')
             await receive_json(ws)
 
     run(scenario())
@@ -81,7 +82,7 @@ def test_message_events_have_the_recorded_shapes(echo_stack: LocalStack) -> None
     assert shape(routed) == shape(recorded_event("message.json"))
     assert shape(default) == shape(recorded_event("message-default-route.json"))
     assert routed["body"] == '{"action": "echo", "n": 1}'
-    assert default["body"] == "{\r\n\t\"a\": 1\r\n}"
+    assert default["body"] == '{\r\n\t"a": 1\r\n}'
     for event in (routed, default):
         context = event["requestContext"]
         assert context["eventType"] == "MESSAGE"

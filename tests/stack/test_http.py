@@ -62,7 +62,9 @@ def test_anything_else_is_a_clean_404(site: LocalStack, path: str) -> None:
     assert status == 404
 
 
-def test_a_missing_frontend_folder_is_a_404_not_a_crash(start_local_stack: Callable[..., LocalStack], tmp_path: Path) -> None:
+def test_a_missing_frontend_folder_is_a_404_not_a_crash(
+    start_local_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
     stack = start_local_stack(routes=echo_handlers.routes(), frontend=tmp_path / "nowhere")
 
     assert fetch(stack, "/")[0] == 404
@@ -80,7 +82,7 @@ def test_the_gateway_counts_messages_by_direction_and_kind(start_local_stack: Ca
 
     run(scenario())
 
-    expected = {"in": {"echo": 2, "ping": 1, "?": 1, "binary": 1}, "out": {"echo": 4, "pong": 1}}
+    expected = {"in": {"echo": 2, "ping": 1, "$default": 2}, "out": {"echo": 4, "pong": 1}}
     assert stack.traffic.snapshot() == expected
     status, _, body = fetch(stack, "/_devstack/traffic")
     assert (status, json.loads(body)) == (200, expected)
@@ -88,3 +90,22 @@ def test_the_gateway_counts_messages_by_direction_and_kind(start_local_stack: Ca
     connection.request("DELETE", "/_devstack/traffic")
     assert connection.getresponse().status == 204
     assert stack.traffic.snapshot() == {"in": {}, "out": {}}
+
+
+def test_handler_durations_are_kept_by_route(start_local_stack: Callable[..., LocalStack]) -> None:
+    stack = start_local_stack(routes=echo_handlers.routes())
+
+    async def scenario() -> None:
+        async with open_socket(stack) as ws:
+            await ws.send('{"action": "echo"}')
+            await receive_json(ws)
+
+    run(scenario())
+    stack.wait_idle()
+
+    assert {route: len(times) for route, times in stack.traffic.handler_ms.items()} == {
+        "$connect": 1,
+        "echo": 1,
+        "$disconnect": 1,
+    }
+    assert all(ms >= 0 for times in stack.traffic.handler_ms.values() for ms in times)

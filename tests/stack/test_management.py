@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 from botocore.exceptions import ClientError
+from signaling.definition import MAX_MESSAGE_BYTES
 
 from devstack.server import LocalStack
-from signaling.definition import MAX_MESSAGE_BYTES
 
 from . import echo_handlers
 from .conftest import close_code, eventually, open_socket, receive_json, run
@@ -123,7 +123,9 @@ def test_a_post_over_128_kib_is_refused_with_payload_too_large(echo_stack: Local
         async with open_socket(echo_stack) as ws:
             conn = await connection_id(ws)
             with pytest.raises(ClientError) as refused:
-                await asyncio.to_thread(client.post_to_connection, ConnectionId=conn, Data=b"a" * (MAX_MESSAGE_BYTES + 1))
+                await asyncio.to_thread(
+                    client.post_to_connection, ConnectionId=conn, Data=b"a" * (MAX_MESSAGE_BYTES + 1)
+                )
             assert_error(refused, "PayloadTooLargeException", 413)
             await asyncio.to_thread(client.post_to_connection, ConnectionId=conn, Data=b"b" * MAX_MESSAGE_BYTES)
             return await asyncio.wait_for(ws.recv(), 5)

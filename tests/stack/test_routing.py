@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import pytest
+from signaling.definition import PING_RESPONSE
 from websockets.exceptions import InvalidStatus
 
 from devstack.server import LocalStack
-from signaling.definition import PING_RESPONSE
 
 from . import echo_handlers
 from .conftest import open_socket, receive_json, run
@@ -105,6 +106,18 @@ def test_messages_of_one_socket_are_handled_concurrently(echo_stack: LocalStack)
     replies = run(scenario())
 
     assert replies == [{"type": "released"}, {"type": "waited", "released": True}]
+
+
+def test_without_a_default_route_an_unmatched_message_is_forbidden(
+    start_local_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_local_stack(routes=[r for r in echo_handlers.routes() if r.key != "$default"])
+
+    replies = exchange(stack, "hello?", '{"action": "echo"}')
+
+    assert replies[0]["message"] == "Forbidden"  # type: ignore[index]
+    assert set(replies[0]) == {"message", "connectionId", "requestId"}  # type: ignore[arg-type]
+    assert replies[1]["routeKey"] == "echo"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("status", [401, 403, 429])
