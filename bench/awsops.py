@@ -170,9 +170,8 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
 
 @contextmanager
 def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
-    from signaling import wiring
-
     from devstack.server import LocalStack
+    from signaling import wiring
 
     recorder = Recorder()
     stack = LocalStack(port=0, env={"ICE_SERVERS": "[]"}).start()

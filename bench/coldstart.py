@@ -10,9 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from signaling.definition import ROUTES
-
 from bench.stats import summary
+from signaling.definition import ROUTES
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSET = ROOT / "lambdas"

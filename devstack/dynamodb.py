@@ -11,6 +11,7 @@ import boto3
 from moto import mock_aws
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
+
 from signaling.definition import TABLE
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, Route
 
 from devstack.events import ConnectionInfo, connect_event, disconnect_event, message_event, new_id, now_ms
 from devstack.runtime import IntegrationTimeout, Invoker
 from devstack.traffic import Traffic
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, Route
 
 log = logging.getLogger("devstack")
 

@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime
 
 from aiohttp import web
-from signaling.definition import MAX_MESSAGE_BYTES
 
 from devstack.events import new_id
 from devstack.gateway import Connection, Gateway
+from signaling.definition import MAX_MESSAGE_BYTES
 
 
 def _error(status: int, kind: str, message: str) -> web.Response:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import boto3
 from aiohttp import web
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, ROUTES, Route
 
 from devstack.dynamodb import EmbeddedDynamoDB
 from devstack.environment import HandlerEnvironment, handler_defaults
@@ -23,6 +22,7 @@ from devstack.gateway import Gateway
 from devstack.management import ManagementApi
 from devstack.runtime import Invoker
 from devstack.traffic import Traffic
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, ROUTES, Route
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient

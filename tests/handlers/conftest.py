@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+
 from signaling import handlers, wiring
 from signaling.definition import TABLE
 

@@ -6,6 +6,7 @@ import hmac
 import time
 
 import pytest
+
 from signaling import wiring
 from signaling.definition import CONNECTION_MAX_SECONDS
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.stub import ANY, Stubber
+
 from signaling import wiring
 
 from .conftest import Harness

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
 from signaling.definition import PING_RESPONSE, Route
 
 EVENTS: list[dict[str, Any]] = []

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from signaling.definition import TABLE
 
 from devstack.server import LocalStack
+from signaling.definition import TABLE
 
 from .conftest import open_socket, receive_json, run
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from signaling.definition import MAX_MESSAGE_BYTES
-
 from devstack.server import LocalStack
+from signaling.definition import MAX_MESSAGE_BYTES
 
 from . import echo_handlers
 from .conftest import close_code, eventually, open_socket, receive_json, run

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from signaling.definition import MAX_MESSAGE_BYTES
 
 from devstack.server import LocalStack
+from signaling.definition import MAX_MESSAGE_BYTES
 
 from . import echo_handlers
 from .conftest import close_code, eventually, open_socket, receive_json, run

@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 
 import pytest
-from signaling.definition import PING_RESPONSE
 from websockets.exceptions import InvalidStatus
 
 from devstack.server import LocalStack
+from signaling.definition import PING_RESPONSE
 
 from . import echo_handlers
 from .conftest import open_socket, receive_json, run

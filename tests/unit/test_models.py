@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from signaling.errors import BadRequest
 from signaling.models import Join, Leave, Signal, describe_unroutable, parse
 

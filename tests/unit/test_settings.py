@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from signaling.settings import DEFAULT_ICE_SERVERS, ConfigurationError, Settings
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+
 from signaling.storage import Member, Room, Storage
 
 
