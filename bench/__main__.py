@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import awsops, callsetup, coldstart, cost, relay
+from bench import awsops, coldstart, cost, relay
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,10 +39,8 @@ def main() -> None:
     if "call_setup" in results:
         args.cost_doc.write_text(cost.render(results))
     print(report(results))
-    print(
-        f"\nwrote {args.output.relative_to(ROOT)}"
-        + (f" and {args.cost_doc.relative_to(ROOT)}" if "call_setup" in results else "")
-    )
+    written = [args.output] + ([args.cost_doc] if "call_setup" in results else [])
+    print("\nwrote " + " and ".join(str(path) for path in written))
 
 
 def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
@@ -59,6 +57,8 @@ def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
         messages=20 if quick else 2000, room_sizes=(1, 3) if quick else (1, 7, 49), repeats=2 if quick else 10
     )
     if browser:
+        from bench import callsetup  # needs Chromium and Playwright
+
         results["call_setup"] = callsetup.run(runs=1 if quick else 10)
     return results
 

@@ -1,0 +1,72 @@
+"""Context settings: one typed reader, the same defaults in cdk.json, strings from `-c` accepted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from infra.app import cdk_json_context
+from infra.config import Config, ConfigError
+
+
+def _config(**context: Any) -> Config:
+    return Config.from_context(App(context=context).node)
+
+
+def test_cdk_json_lists_every_setting_with_its_default() -> None:
+    defaults = Config.context_defaults()
+
+    assert {key: cdk_json_context()[key] for key in defaults} == defaults
+
+
+def test_no_context_gives_the_defaults() -> None:
+    assert _config() == Config()
+
+
+def test_command_line_strings_are_parsed_to_their_types() -> None:
+    config = _config(
+        maxCapacity="4",
+        allowedOrigins="https://a.example/, http://localhost:8000",
+        iceServers='[{"urls": "stun:s.example"}]',
+        turnUrls="turn:t.example:3478",
+        retainTable="true",
+        logLevel="warning",
+    )
+
+    assert config.max_capacity == 4
+    assert config.allowed_origins == ("https://a.example", "http://localhost:8000")
+    assert config.ice_servers == ({"urls": "stun:s.example"},)
+    assert config.turn_urls == ("turn:t.example:3478",)
+    assert config.retain_table is True
+    assert config.log_level == "WARNING"
+
+
+def test_json_values_from_cdk_json_are_accepted() -> None:
+    config = _config(maxCapacity=6, allowedOrigins=["https://a.example"], retainTable=False, iceServers=[])
+
+    assert (config.max_capacity, config.allowed_origins, config.retain_table) == (6, ("https://a.example",), False)
+    assert config.ice_servers == ()
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"maxCapacity": "1"},
+        {"maxCapacity": "many"},
+        {"logRetentionDays": "10"},
+        {"logLevel": "CHATTY"},
+        {"memorySize": "64"},
+        {"throttleRate": "100", "throttleBurst": "50"},
+        {"allowedOrigins": "*"},
+        {"allowedOrigins": "example.com"},
+        {"iceServers": '{"urls": "stun:x"}'},
+        {"domainName": "call.example.com"},
+        {"retainTable": "perhaps"},
+    ],
+    ids=lambda context: ",".join(f"{k}={v}" for k, v in context.items()),
+)
+def test_unusable_settings_stop_the_synth_with_a_clear_error(context: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        _config(**context)

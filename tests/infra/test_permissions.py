@@ -1,0 +1,93 @@
+"""Least privilege: each function's role allows what its route needs and nothing broader."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Template
+
+from signaling.definition import ROUTES, STAGE_NAME, Route
+from tests.infra.cfn import actions, properties, resources, role_statements, signaling_functions, text
+
+HANDLER_ROUTES = [route for route in ROUTES if route.handler]
+
+
+def _statements(template: Template, route: Route) -> list[dict]:
+    return role_statements(template, signaling_functions(template)[route.handler or ""])
+
+
+def _all_actions(template: Template) -> list[str]:
+    return [
+        action
+        for policy in properties(template, "AWS::IAM::Policy")
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in actions(statement)
+    ]
+
+
+def test_no_policy_grants_every_execute_api_action(template: Template) -> None:
+    assert "execute-api:*" not in _all_actions(template)
+
+
+def test_no_policy_grants_every_dynamodb_action(template: Template) -> None:
+    assert not [action for action in _all_actions(template) if action.startswith("dynamodb:*")]
+
+
+@pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
+def test_only_posting_routes_may_manage_connections(template: Template, route: Route) -> None:
+    granted = [s for s in _statements(template, route) if "execute-api:ManageConnections" in actions(s)]
+
+    assert bool(granted) == route.posts
+
+
+@pytest.mark.parametrize("route", [r for r in HANDLER_ROUTES if r.posts], ids=lambda r: r.key)
+def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, route: Route) -> None:
+    (api_id,) = resources(template, "AWS::ApiGatewayV2::Api")
+    (statement,) = [s for s in _statements(template, route) if "execute-api:ManageConnections" in actions(s)]
+
+    assert actions(statement) == ["execute-api:ManageConnections"]
+    assert text(statement["Resource"]) == (
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api_id}}}"
+        f"/{STAGE_NAME}/*/@connections/*"
+    )
+
+
+@pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
+def test_only_routes_that_post_to_peers_touch_the_table(template: Template, route: Route) -> None:
+    (table_id,) = resources(template, "AWS::DynamoDB::Table")
+    table_statements = [s for s in _statements(template, route) if any(a.startswith("dynamodb:") for a in actions(s))]
+
+    if route.posts:
+        (statement,) = table_statements
+        assert statement["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    else:
+        assert table_statements == []
+
+
+@pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
+def test_the_only_unscoped_statement_is_x_ray(template: Template, route: Route) -> None:
+    unscoped = [s for s in _statements(template, route) if s["Resource"] == "*"]
+
+    assert [sorted(actions(s)) for s in unscoped] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+
+
+@pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
+def test_functions_write_only_to_their_own_log_group(template: Template, route: Route) -> None:
+    function = signaling_functions(template)[route.handler or ""]
+    log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
+    (statement,) = [s for s in _statements(template, route) if any(a.startswith("logs:") for a in actions(s))]
+
+    assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+    assert "ManagedPolicyArns" not in resources(template, "AWS::IAM::Role")[function["Role"]["Fn::GetAtt"][0]][
+        "Properties"
+    ]
+
+
+@pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
+def test_only_the_join_function_may_read_the_turn_secret(configured: Template, route: Route) -> None:
+    readers = [s for s in _statements(configured, route) if "secretsmanager:GetSecretValue" in actions(s)]
+
+    if route.key == "join":
+        (statement,) = readers
+        assert text(statement["Resource"]).endswith(":secret:parley/turn-??????")
+    else:
+        assert readers == []
