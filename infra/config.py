@@ -65,6 +65,8 @@ class Config:
     log_retention_days: int = field(default=30, metadata={"context": "logRetentionDays"})
     log_level: str = field(default="INFO", metadata={"context": "logLevel"})
     memory_size: int = field(default=256, metadata={"context": "memorySize"})
+    alarms: bool = field(default=True, metadata={"context": "alarms"})
+    """CloudWatch alarms are the only fixed monthly cost (about $0.10 per alarm metric); false drops them."""
     alarm_email: str | None = field(default=None, metadata={"context": "alarmEmail"})
     retain_table: bool = field(default=False, metadata={"context": "retainTable"})
     domain_name: str | None = field(default=None, metadata={"context": "domainName"})
@@ -86,6 +88,8 @@ class Config:
             raise ConfigError("memorySize must be between 128 and 10240 MB")
         if self.throttle_burst < self.throttle_rate:
             raise ConfigError("throttleBurst must be at least throttleRate")
+        if self.alarm_email and not self.alarms:
+            raise ConfigError("alarmEmail needs alarms=true")
         if bool(self.domain_name) != bool(self.certificate_arn):
             raise ConfigError("domainName and certificateArn go together")
         for origin in self.allowed_origins:
@@ -187,6 +191,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "log_retention_days": _int,
     "log_level": _log_level,
     "memory_size": _int,
+    "alarms": _bool,
     "alarm_email": _str,
     "retain_table": _bool,
     "domain_name": _str,

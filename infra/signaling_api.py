@@ -29,13 +29,15 @@ LAMBDA_CODE = Path(__file__).resolve().parent.parent / "lambdas"
 # Build and tool leftovers that must not change the asset hash or ship to Lambda.
 LAMBDA_CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache", "**/*.egg-info"]
 
-# The AWS-managed Powertools layer, published by the Powertools team in every commercial region from account
-# 017000801446 (docs: "Lambda Layer" in the Powertools for AWS Lambda (Python) docs). Each Powertools release
-# publishes one new layer version; the V3 layers bundle every extra, including pydantic for the parser.
-# The version is a context setting (powertoolsLayerVersion) because the number that matches a Powertools
-# release can only be confirmed against AWS: `aws lambda get-layer-version-by-arn --arn <arn>` prints it in
-# Description. See docs/deploy.md.
-POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
+# The AWS-managed Powertools layer, published from account 017000801446 in every commercial region (Powertools
+# for AWS Lambda (Python) docs, "Lambda Layer"). The V3 layers bundle every extra, pydantic (parser) included.
+# Each release publishes one layer version (3.1.0 -> 2, 3.4.0 -> 5, 3.22.0 -> 25 per the Powertools repository);
+# 36 is the newest python313-arm64 version we found in public use, but which release it holds (3.37 is what the
+# handlers are tested with) could not be checked offline. Hence a context setting, powertoolsLayerVersion:
+# `aws lambda get-layer-version-by-arn --arn <arn> --query Description` names the release (docs/deploy.md).
+POWERTOOLS_LAYER = (
+    "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
+)
 
 # The route that hands out TURN credentials, and so the only function that may read the TURN secret.
 TURN_ROUTE = ROUTES_BY_KEY["join"]
@@ -96,7 +98,6 @@ class SignalingApi(Construct):
         # functions' environment would make the functions wait for the stage for no reason.
         self.endpoint_host = f"{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.websocket_origin = f"wss://{self.endpoint_host}"
-        self.websocket_url = f"{self.websocket_origin}/{STAGE_NAME}"
         self.management_endpoint = f"https://{self.endpoint_host}/{STAGE_NAME}"
 
         layer = lambda_.LayerVersion.from_layer_version_arn(

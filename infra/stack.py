@@ -28,16 +28,22 @@ class ParleyStack(Stack):
             websocket_url=self.signaling.stage.url,
         )
         self.signaling.allow_origins([*self.site.origins, *config.allowed_origins])
-        self.alarms = Alarms(
-            self,
-            "Alarms",
-            functions=self.signaling.functions,
-            stage=self.signaling.stage,
-            email=config.alarm_email,
-        )
+        if config.alarms:
+            Alarms(
+                self,
+                "Alarms",
+                functions=self.signaling.functions,
+                stage=self.signaling.stage,
+                email=config.alarm_email,
+            )
         # Stable output names: scripts and docs read them.
         for name, value, description in (
             ("SiteUrl", self.site.url, "Open this in a browser; share it with a ?room=... to invite"),
             ("WebSocketUrl", self.signaling.stage.url, "The signaling endpoint (wss://), for other clients"),
+            (
+                "DistributionDomainName",
+                self.site.distribution.distribution_domain_name,
+                "Point a custom domain's DNS alias (CNAME or Route 53 alias) here",
+            ),
         ):
             CfnOutput(self, name, value=value, description=description).override_logical_id(name)

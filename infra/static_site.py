@@ -96,14 +96,11 @@ class StaticSite(Construct):
                 ]
             ),
         )
-        custom_domain = (
-            {
-                "domain_names": [config.domain_name],
-                "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
-                "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            }
+        # A custom domain needs its own certificate, which in turn allows a modern minimum TLS version.
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
             if config.domain_name and config.certificate_arn
-            else {}
+            else None
         )
         self.distribution = cloudfront.Distribution(
             self,
@@ -124,9 +121,11 @@ class StaticSite(Construct):
             enable_logging=True,
             log_bucket=self.logs_bucket,
             log_file_prefix="cloudfront/",
-            **custom_domain,
+            domain_names=[config.domain_name] if certificate and config.domain_name else None,
+            certificate=certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
         )
-        self.custom_domain = bool(custom_domain)
+        self.custom_domain = certificate is not None
         self.domain_name = config.domain_name or self.distribution.distribution_domain_name
         self.url = f"https://{self.domain_name}"
         # The origins a browser may load the page from: the CloudFront name always works, a custom domain too.
@@ -134,13 +133,14 @@ class StaticSite(Construct):
         if config.domain_name:
             self.origins.append(f"https://{config.domain_name}")
 
-        sources = [s3deploy.Source.json_data("config.json", {"wsUrl": websocket_url})]
-        if any(path.is_file() for path in FRONTEND.rglob("*")):
-            sources.insert(0, s3deploy.Source.asset(str(FRONTEND)))
         s3deploy.BucketDeployment(
             self,
             "Deployment",
-            sources=sources,
+            # config.json is generated: its wsUrl is a deploy-time value, filled in by the deployment itself.
+            sources=[
+                s3deploy.Source.asset(str(FRONTEND), exclude=["config.json"]),
+                s3deploy.Source.json_data("config.json", {"wsUrl": websocket_url}),
+            ],
             destination_bucket=self.bucket,
             distribution=self.distribution,
             distribution_paths=["/*"],

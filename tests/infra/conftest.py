@@ -2,20 +2,19 @@
 
 Synthesis writes the template before cdk-nag's verdict, so a nag failure shows up in its own tests and the
 template tests still run.
+
+This folder has no __init__.py on purpose: as a package it would be named `infra` and shadow the real `infra`
+package under pytest's default import mode. Its modules are imported by file name, so keep those names unique.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-
-from infra.app import STACK_NAME, build_app
+from cdk_template import Synthesis, synthesize
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -38,36 +37,6 @@ CONFIGURED: dict[str, Any] = {
     "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
     "powertoolsLayerVersion": "40",
 }
-
-
-@dataclass(frozen=True)
-class Synthesis:
-    template: Template
-    nag_error: str | None
-    """None when cdk-nag passed; otherwise the error and every unacknowledged finding."""
-
-
-def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesis:
-    app = build_app(context, outdir=str(outdir))
-    try:
-        app.synth()
-        nag_error = None
-    except RuntimeError as exc:
-        nag_error = f"{exc}\n" + "\n".join(_violations(outdir))
-    template = Template.from_json(json.loads((outdir / f"{STACK_NAME}.template.json").read_text()))
-    return Synthesis(template, nag_error)
-
-
-def _violations(outdir: Path) -> list[str]:
-    report = outdir / "validation-report.json"
-    if not report.exists():
-        return []
-    lines = []
-    for plugin in json.loads(report.read_text())["pluginReports"]:
-        for violation in plugin["violations"]:
-            for construct in violation["violatingConstructs"]:
-                lines.append(f"{violation['ruleName']} at {construct['constructPath']}")
-    return lines
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from cdk_template import properties, resources, text
 
 from signaling.definition import PING_RESPONSE, ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, Route
-from tests.infra.cfn import properties, resources, text
 
 
-def _route(template: Template, route: Route) -> tuple[str, dict]:
+def _route(template: Template, route: Route) -> tuple[str, dict[str, Any]]:
     matches = {
         logical_id: resource
         for logical_id, resource in resources(template, "AWS::ApiGatewayV2::Route").items()
@@ -22,7 +23,7 @@ def _route(template: Template, route: Route) -> tuple[str, dict]:
     return logical_id, resource["Properties"]
 
 
-def _integration(template: Template, route: Route) -> tuple[str, dict]:
+def _integration(template: Template, route: Route) -> tuple[str, dict[str, Any]]:
     _, props = _route(template, route)
     integration_id = props["Target"]["Fn::Join"][1][1]["Ref"]
     return integration_id, resources(template, "AWS::ApiGatewayV2::Integration")[integration_id]["Properties"]

@@ -64,6 +64,7 @@ def test_json_values_from_cdk_json_are_accepted() -> None:
         {"iceServers": '{"urls": "stun:x"}'},
         {"domainName": "call.example.com"},
         {"retainTable": "perhaps"},
+        {"alarms": "false", "alarmEmail": "ops@example.com"},
     ],
     ids=lambda context: ",".join(f"{k}={v}" for k, v in context.items()),
 )

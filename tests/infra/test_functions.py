@@ -7,9 +7,9 @@ import json
 
 import pytest
 from aws_cdk.assertions import Template
+from cdk_template import resources, signaling_functions, text
 
 from signaling.definition import ROUTES, STAGE_NAME
-from tests.infra.cfn import resources, signaling_functions, text
 
 HANDLERS = [route.handler for route in ROUTES if route.handler]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.conftest import Synthesis
+from cdk_template import Synthesis
 
 
 def test_default_stack_has_no_unacknowledged_cdk_nag_finding(default_synthesis: Synthesis) -> None:

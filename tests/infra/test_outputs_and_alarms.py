@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Match, Template
-
-from tests.infra.cfn import properties, resources, text
+from cdk_template import properties, resources, synthesize, text
 
 
 def test_site_url_output_is_the_https_site(template: Template) -> None:
@@ -78,3 +78,10 @@ def test_alarm_email_gets_an_encrypted_https_only_topic(configured: Template) ->
     )
     for alarm in properties(configured, "AWS::CloudWatch::Alarm"):
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_alarms_can_be_switched_off_for_zero_idle_cost(tmp_path_factory: pytest.TempPathFactory) -> None:
+    synthesis = synthesize(tmp_path_factory.mktemp("cdk-no-alarms"), {"alarms": "false"})
+
+    synthesis.template.resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert synthesis.nag_error is None, synthesis.nag_error

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_cdk.assertions import Template
+from cdk_template import actions, properties, resources, role_statements, signaling_functions, text
 
 from signaling.definition import ROUTES, STAGE_NAME, Route
-from tests.infra.cfn import actions, properties, resources, role_statements, signaling_functions, text
 
 HANDLER_ROUTES = [route for route in ROUTES if route.handler]
 
 
-def _statements(template: Template, route: Route) -> list[dict]:
+def _statements(template: Template, route: Route) -> list[dict[str, Any]]:
     return role_statements(template, signaling_functions(template)[route.handler or ""])
 
 
@@ -77,9 +79,10 @@ def test_functions_write_only_to_their_own_log_group(template: Template, route: 
     (statement,) = [s for s in _statements(template, route) if any(a.startswith("logs:") for a in actions(s))]
 
     assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
-    assert "ManagedPolicyArns" not in resources(template, "AWS::IAM::Role")[function["Role"]["Fn::GetAtt"][0]][
-        "Properties"
-    ]
+    assert (
+        "ManagedPolicyArns"
+        not in resources(template, "AWS::IAM::Role")[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+    )
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)

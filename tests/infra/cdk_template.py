@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Template
+
+from infra.app import STACK_NAME, build_app
 
 
 def text(value: Any) -> str:
@@ -26,8 +31,7 @@ def text(value: Any) -> str:
 
 
 def resources(template: Template, type_: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = template.find_resources(type_)
-    return found
+    return {logical_id: dict(resource) for logical_id, resource in template.find_resources(type_).items()}
 
 
 def properties(template: Template, type_: str) -> list[dict[str, Any]]:
@@ -58,3 +62,32 @@ def actions(statement: dict[str, Any]) -> list[str]:
     value = statement["Action"]
     return [value] if isinstance(value, str) else list(value)
 
+
+@dataclass(frozen=True)
+class Synthesis:
+    template: Template
+    nag_error: str | None
+    """None when cdk-nag passed; otherwise the error and every unacknowledged finding."""
+
+
+def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesis:
+    app = build_app(context, outdir=str(outdir))
+    try:
+        app.synth()
+        nag_error = None
+    except RuntimeError as exc:
+        nag_error = f"{exc}\n" + "\n".join(_violations(outdir))
+    template = Template.from_json(json.loads((outdir / f"{STACK_NAME}.template.json").read_text()))
+    return Synthesis(template, nag_error)
+
+
+def _violations(outdir: Path) -> list[str]:
+    report = outdir / "validation-report.json"
+    if not report.exists():
+        return []
+    lines = []
+    for plugin in json.loads(report.read_text())["pluginReports"]:
+        for violation in plugin["violations"]:
+            for construct in violation["violatingConstructs"]:
+                lines.append(f"{violation['ruleName']} at {construct['constructPath']}")
+    return lines
