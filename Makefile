@@ -46,15 +46,15 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.dev: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e .
 	@touch $@
 
 $(VENV)/.infra: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[infra]'
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[infra]'
 	@touch $@ $(VENV)/.dev
 
 $(VENV)/.test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[infra,test]'
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[infra,test]'
 	@touch $@ $(VENV)/.infra $(VENV)/.dev
 
 /usr/bin/chromium:
