@@ -62,18 +62,7 @@ class EmbeddedDynamoDB:
         moto_process_request = type(botocore_stubber).process_request.__get__(botocore_stubber)
         botocore_stubber.process_request = _serialize(moto_process_request, self._passthrough_url)  # type: ignore[method-assign]
         client = boto3.client("dynamodb", region_name=self.region)
-        client.create_table(
-            TableName=self.table_name,
-            AttributeDefinitions=[
-                {"AttributeName": TABLE.partition_key, "AttributeType": "S"},
-                {"AttributeName": TABLE.sort_key, "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-                {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        client.create_table(**TABLE.create_table_request(self.table_name))
         client.update_time_to_live(
             TableName=self.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},

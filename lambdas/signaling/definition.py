@@ -6,6 +6,7 @@ Standard library only: the CDK app and the local stack import this without pulli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 
@@ -55,6 +56,16 @@ class TableSpec:
     partition_key: str = "pk"
     sort_key: str = "sk"
     ttl_attribute: str = "expiresAt"
+
+    def create_table_request(self, table_name: str) -> dict[str, Any]:
+        """DynamoDB CreateTable arguments for this schema (the local stack and the tests create it this way)."""
+        keys = ((self.partition_key, "HASH"), (self.sort_key, "RANGE"))
+        return {
+            "TableName": table_name,
+            "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
+            "KeySchema": [{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
 
 
 TABLE = TableSpec()

@@ -131,18 +131,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 @pytest.fixture
 def aws(env: dict[str, str]) -> Iterator[Harness]:
     with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE_NAME,
-            AttributeDefinitions=[
-                {"AttributeName": TABLE.partition_key, "AttributeType": "S"},
-                {"AttributeName": TABLE.sort_key, "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-                {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        boto3.client("dynamodb").create_table(**TABLE.create_table_request(TABLE_NAME))
         wiring.reset()
         yield Harness()
         wiring.reset()
