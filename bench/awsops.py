@@ -8,6 +8,7 @@ DynamoDB would bill from its published sizing rules applied to the observed requ
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -41,6 +42,9 @@ class Recorder:
     reads: dict[str, list[tuple[bool, int]]] = field(default_factory=dict)
     writes: dict[str, list[tuple[bool, int]]] = field(default_factory=dict)
     moto_capacity: Counter[str] = field(default_factory=Counter)
+    posts_in_flight: int = 0
+    max_posts_in_flight: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, session: boto3.Session) -> None:
         events = session.events
@@ -48,6 +52,8 @@ class Recorder:
         events.register("provide-client-params.dynamodb.*", self._keep_params)
         events.register("after-call.dynamodb.*", self._after_dynamodb)
         events.register("after-call.apigatewaymanagementapi.*", self._after_management)
+        events.register("before-call.apigatewaymanagementapi.PostToConnection", self._post_started)
+        events.register("after-call.apigatewaymanagementapi.PostToConnection", self._post_finished)
 
     def _ask_for_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:
@@ -88,6 +94,17 @@ class Recorder:
 
     def _after_management(self, model: Any, **_: Any) -> None:
         self._record("apigatewaymanagementapi", model.name)
+
+    def _post_started(self, **_: Any) -> None:
+        with self._lock:
+            self.posts_in_flight += 1
+            if self.action is not None:
+                peak = max(self.max_posts_in_flight[self.action], self.posts_in_flight)
+                self.max_posts_in_flight[self.action] = peak
+
+    def _post_finished(self, **_: Any) -> None:
+        with self._lock:
+            self.posts_in_flight -= 1
 
 
 class _Client:
@@ -185,6 +202,32 @@ def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
         stack.stop()
 
 
+def fanout(stack: Any, recorder: Recorder, present: int) -> dict[str, Any]:
+    """One join into a room of `present` members: how many `peer-joined` posts the handler had in flight at once."""
+    members = []
+    for _ in range(present):
+        client = _Client(stack.ws_url)
+        client.send({"action": "join", "room": "fanout", "capacity": present + 1})
+        members.append(client)
+    for index, client in enumerate(members):
+        client.expect("joined")
+        for _ in range(present - index - 1):
+            client.expect("peer-joined")
+    # Every member has its `joined` (a route response: the handler has returned) and every `peer-joined`.
+    action = f"join ({present} peers present)"
+    recorder.action = action
+    newcomer = _Client(stack.ws_url)
+    newcomer.send({"action": "join", "room": "fanout"})
+    newcomer.expect("joined")
+    recorder.action = None
+    for client in [*members, newcomer]:
+        client.close()
+    return {
+        "posts": recorder.calls[action]["apigatewaymanagementapi:PostToConnection"],
+        "max_in_flight": recorder.max_posts_in_flight[action],
+    }
+
+
 def run(repeats: int) -> dict[str, Any]:
     per_action: dict[str, dict[str, Any]] = {}
     with _instrumented_stack() as (stack, recorder):
@@ -217,4 +260,5 @@ def run(repeats: int) -> dict[str, Any]:
                 messages_out=sum(info["frames_out"].values()),
                 lambda_ms=summary(durations[action], digits=2),
             )
-    return {"actions": per_action}
+        concurrency = fanout(stack, recorder, present=7)
+    return {"actions": per_action, "fanout": concurrency}

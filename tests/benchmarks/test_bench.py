@@ -55,6 +55,13 @@ def test_a_join_is_one_transaction_and_announces_to_the_one_member(quick_results
     assert join["frames_out"] == {"peer-joined": 1, "joined": 1}
 
 
+def test_a_join_into_a_room_of_seven_posts_seven_announcements(quick_results: dict[str, Any]) -> None:
+    fanout = quick_results["aws_ops"]["fanout"]
+
+    assert fanout["posts"] == 7
+    assert 1 <= fanout["max_in_flight"] <= 7
+
+
 def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any]) -> None:
     assert quick_results["relay"]["messages"] == 20
     assert set(quick_results["relay"]["join_latency_ms"]) == {"1", "3"}
