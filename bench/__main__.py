@@ -87,9 +87,8 @@ def report(results: dict[str, Any]) -> str:
     for size, timing in relay_result["join_latency_ms"].items():
         rows.append((f"join latency, {size} peers present, median (ms)", f"{timing['median']:g}", "", ""))
     fanout = results["aws_ops"]["fanout"]
-    rows.append(
-        (f"peer-joined posts in flight at once, join into 7 (of {fanout['posts']})", str(fanout["max_in_flight"]), "", "")
-    )
+    label = f"peer-joined posts in flight at once, join into 7 (of {fanout['posts']})"
+    rows.append((label, str(fanout["max_in_flight"]), "", ""))
     if "call_setup" in results:
         setup = results["call_setup"]
         rows.append(("ICE connected after second join, median (s)", f"{setup['connected_s']['median']:g}", "", ""))
