@@ -18,6 +18,7 @@ PRICES = {
     "lambda_gb_second_arm64": 0.0000133334,
     "dynamodb_write_unit": 0.625 / 1e6,  # on-demand write request unit
     "dynamodb_read_unit": 0.125 / 1e6,  # on-demand read request unit
+    "xray_trace": 5.00 / 1e6,  # traces recorded (active tracing is on); first 100,000 a month free
     "kvs_channel_month": 0.03,  # Kinesis Video Streams WebRTC: per active signaling channel per month
     "kvs_message": 2.25 / 1e6,  # per signaling message
 }
@@ -78,6 +79,8 @@ def costs(results: dict[str, Any], pattern: CallPattern = CallPattern()) -> dict
         "Lambda compute (arm64, 256 MB)": one["lambda_gb_seconds"] * n * PRICES["lambda_gb_second_arm64"],
         "DynamoDB writes (on-demand)": one["write_units"] * n * PRICES["dynamodb_write_unit"],
         "DynamoDB reads (on-demand)": one["read_units"] * n * PRICES["dynamodb_read_unit"],
+        # Upper bound: X-Ray's default sampling records the first request each second and 5% of the rest.
+        "X-Ray traces (at most one per invocation)": one["lambda_invocations"] * n * PRICES["xray_trace"],
     }
     # KVS: one signaling channel per room, active in the month; every offer, answer and candidate message that a
     # peer sends through the channel is billed (we count the same signal messages our clients send).
@@ -160,8 +163,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "- Prices: API Gateway WebSocket $1.00 per million messages (32 KB units) and $0.25 per million "
         "connection-minutes; Lambda arm64 $0.20 per million requests and $0.0000133334 per GB-second; DynamoDB "
-        "on-demand $0.625 per million write and $0.125 per million read request units; Kinesis Video Streams "
-        "$0.03 per active signaling channel per month and $2.25 per million signaling messages. Free tiers ignored.",
+        "on-demand $0.625 per million write and $0.125 per million read request units; X-Ray $5.00 per million "
+        "traces; Kinesis Video Streams $0.03 per active signaling channel per month and $2.25 per million "
+        "signaling messages. Free tiers ignored.",
         "- Every message here is far below 32 KB, so each counts as one unit.",
         "- Lambda time is measured against moto on loopback; DynamoDB in AWS answers in single-digit milliseconds, "
         "so real invocations take longer. At 50 ms each, Lambda compute for these calls would be "
