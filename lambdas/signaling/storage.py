@@ -210,7 +210,7 @@ class Storage:
             meta: dict[str, Any] = {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _meta(room.name) | {"capacity": _n(capacity), "joins": _n(1), TTL: _n(now + 1)},
+                    "Item": _meta(room.name) | {"capacity": _n(capacity), "joins": _n(1)},
                     "ConditionExpression": _FRESH,
                     "ExpressionAttributeNames": ttl,
                     "ExpressionAttributeValues": fresh,
