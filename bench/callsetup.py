@@ -45,7 +45,8 @@ def _join(page: Page) -> None:
 
 
 def _mark(page: Page, name: str, timeout: float = 20) -> float:
-    page.wait_for_function(f"window.__bench && window.__bench.{name} !== null", timeout=timeout * 1000)
+    # A function, not a string: the page's CSP forbids eval, which a string expression would need.
+    page.wait_for_function(f"() => window.__bench && window.__bench.{name} !== null", timeout=timeout * 1000)
     return float(page.evaluate(f"window.__bench.{name}"))
 
 

@@ -1,0 +1,91 @@
+// Entry point: reads /config.json, then moves between the lobby, the call and the "ended" screen.
+
+import { Call } from "./call.js";
+import { Lobby, parseRoom, prefs } from "./lobby.js";
+import * as ui from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * Where the signaling server is: /config.json next to the page ({"wsUrl": "wss://..."}).
+ * @returns {Promise<string>}
+ */
+async function loadWsUrl() {
+  const response = await fetch("config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  const { wsUrl } = await response.json();
+  if (typeof wsUrl !== "string" || !/^wss?:\/\//.test(wsUrl)) throw new Error("config.json has no wsUrl");
+  return wsUrl;
+}
+
+const ENDED = {
+  left: ["You left the call", "Rejoin whenever you like: the link stays valid while anyone is in the room."],
+  "room-full": ["This room is full", "Every seat is taken. Try again when someone leaves, or start a new room."],
+  error: ["Could not join the call", "Something went wrong while joining. Try again, or start a new room."],
+};
+
+async function main() {
+  const wsUrlPromise = loadWsUrl();
+  /** @type {Call|null} */ let call = null;
+  let lastChoice = null;
+
+  const lobby = new Lobby(async (choice) => {
+    lastChoice = choice;
+    let wsUrl;
+    try {
+      wsUrl = await wsUrlPromise;
+    } catch (error) {
+      ui.showBanner(`Cannot find the signaling server (${error.message}). Is the site deployed completely?`, { code: "config" });
+      ui.setStatus("error", "Server unavailable");
+      $("lobby").classList.remove("busy");
+      return;
+    }
+    lobby.hide();
+    call = new Call({
+      wsUrl,
+      choice,
+      onLimits: (limits) => {
+        if (limits.maxCapacity) prefs.maxCapacity = limits.maxCapacity;
+      },
+      onEnd: (reason, detail) => showEnded(reason, detail),
+    });
+    window.parley.call = call;
+    call.start();
+  });
+
+  function showEnded(reason, detail = {}) {
+    lobby.reset();
+    const [title, text] = ENDED[reason] ?? ENDED.error;
+    $("ended-title").textContent = title;
+    $("ended-text").textContent = detail.message && reason !== "left" ? `${text} (${detail.message})` : text;
+    $("rejoin-button").textContent = reason === "room-full" ? "Try again" : "Rejoin";
+    $("ended").hidden = false;
+    if (reason === "left") ui.hideBanner();
+    ui.setStatus(reason === "room-full" ? "room-full" : reason === "left" ? "ended" : "error",
+      reason === "room-full" ? "Room full" : reason === "left" ? "Call ended" : "Not connected");
+    $("rejoin-button").focus();
+  }
+
+  $("rejoin-button").addEventListener("click", () => {
+    $("ended").hidden = true;
+    ui.hideBanner();
+    lobby.show(lastChoice?.room ?? parseRoom(location.href));
+  });
+  $("home-button").addEventListener("click", () => {
+    $("ended").hidden = true;
+    ui.hideBanner();
+    history.replaceState(null, "", location.pathname);
+    lobby.show(null);
+  });
+  $("error-close").addEventListener("click", () => ui.hideBanner());
+
+  window.parley = { call: null, lobby };
+  const room = new URL(location.href).searchParams.get("room");
+  if (room !== null && !parseRoom(room)) {
+    ui.showBanner("The room in this link is not valid. Check the link, or start a new room.", { kind: "warning", code: "room-input" });
+  }
+  lobby.show(room !== null ? parseRoom(room) : null);
+  wsUrlPromise.catch(() => {});
+}
+
+main();

@@ -1,0 +1,658 @@
+// One call: the signaling session, a Peer per remote participant (full mesh), local media controls, chat, files,
+// connection quality, and what the screen says about all of it.
+
+import { ChatChannel, chatMessage } from "./chat.js";
+import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
+import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
+import { Peer } from "./peer.js";
+import { SignalingClient } from "./signaling.js";
+import { sampleQuality } from "./stats.js";
+import * as ui from "./ui.js";
+
+const STATS_INTERVAL_MS = 2000;
+// How long a peer whose signaling socket dropped (peer-left "disconnected"/"gone") keeps its tile while our media
+// link to it is still up: it is most likely reconnecting.
+const AWAY_GRACE_MS = 30000;
+const $ = (id) => document.getElementById(id);
+
+/** A person-readable sentence for each server error code (docs/protocol.md, "Error codes"). */
+export const ERROR_TEXT = {
+  "bad-request": "The server refused a request as malformed. Reloading the page usually fixes this.",
+  "room-full": "This room is full. Ask someone to leave, or start a new room.",
+  "not-joined": "The server no longer has you in the room. Rejoining…",
+  "already-joined": "This connection is already in a room. Reload the page to join another one.",
+  "unknown-peer": "A message could not be delivered: that participant has already left.",
+  "invalid-token": "Your place in the room has expired. Rejoining as a new participant…",
+  "too-large": "A message was too large for the signaling server and was dropped.",
+  internal: "The signaling server had a problem. Retrying…",
+};
+
+const PEER_STATE_TEXT = {
+  new: "Connecting…",
+  connecting: "Connecting…",
+  connected: "Connected",
+  disconnected: "Reconnecting…",
+  failed: "Connection failed, retrying…",
+  closed: "Left",
+};
+
+export class Call {
+  /**
+   * @param {object} options
+   * @param {string} options.wsUrl
+   * @param {import("./lobby.js").LobbyChoice} options.choice
+   * @param {(reason: string, detail?: object) => void} options.onEnd
+   * @param {(limits: object) => void} [options.onLimits]
+   */
+  constructor({ wsUrl, choice, onEnd, onLimits }) {
+    this.choice = choice;
+    this.room = choice.room;
+    this.name = choice.name;
+    this.onEnd = onEnd;
+    this.onLimits = onLimits ?? (() => {});
+    this.mic = choice.tracks.audio;
+    this.camera = choice.tracks.video;
+    this.screen = null;
+    this.micOn = choice.switches.micOn && Boolean(this.mic);
+    this.deviceIds = choice.deviceIds;
+    /** @type {Map<string, any>} */ this.peers = new Map();
+    this.selfId = null;
+    this.iceServers = [];
+    this.capacity = choice.capacity ?? null;
+    this.ended = false;
+    this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
+    this.abort = new AbortController();
+    this.inviteUrl = `${location.origin}${location.pathname}?room=${encodeURIComponent(this.room)}`;
+  }
+
+  /** Shows the call screen and joins. */
+  start() {
+    $("call").hidden = false;
+    $("topbar-room").hidden = false;
+    $("room-name").textContent = this.room;
+    $("invite-url").value = this.inviteUrl;
+    $("chat-log").replaceChildren();
+    this.#emptyChatHint();
+    history.replaceState(null, "", this.inviteUrl);
+    this.#bindSignaling();
+    this.#bindControls();
+    this.#renderSelf();
+    this.#renderControls();
+    this.#renderPeople();
+    ui.setStatus("connecting", "Connecting…");
+    this.statsTimer = setInterval(() => this.#sampleStats(), STATS_INTERVAL_MS);
+    const problems = describeMediaProblems(this.choice.problems);
+    if (problems) {
+      ui.showBanner(problems, { kind: "warning", code: "media" });
+      setTimeout(() => ui.hideBanner("media"), 10000);
+    }
+    this.signaling.start();
+  }
+
+  /**
+   * Leaves the call and releases everything.
+   * @param {string} reason "left", "room-full", "error"
+   * @param {object} [detail]
+   */
+  end(reason, detail = {}) {
+    if (this.ended) return;
+    this.ended = true;
+    this.signaling.leave();
+    clearInterval(this.statsTimer);
+    this.abort.abort();
+    for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
+    for (const track of [this.mic, this.camera, this.screen]) track?.stop();
+    $("local-video").srcObject = null;
+    $("call").hidden = true;
+    $("call").classList.remove("sidebar-open");
+    $("topbar-room").hidden = true;
+    this.onEnd(reason, detail);
+  }
+
+  // ---- signaling --------------------------------------------------------------------------------------------------
+
+  #bindSignaling() {
+    const s = this.signaling;
+    const on = (type, handler) => s.addEventListener(type, (e) => !this.ended && handler(e.detail));
+    on("state", ({ state }) => {
+      if (state === "reconnecting") {
+        ui.showBanner("Lost the connection to the server. Reconnecting… your call continues meanwhile.", {
+          kind: "warning",
+          code: "signaling",
+        });
+      }
+      this.#updateStatus();
+    });
+    on("joined", (message) => this.#onJoined(message));
+    on("identity-lost", () => {
+      // The others were told we left: their connections to us are gone. Start over as a newcomer.
+      for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
+      ui.showBanner(ERROR_TEXT["invalid-token"], { kind: "warning", code: "invalid-token" });
+    });
+    on("peer-joined", ({ peerId, name }) => {
+      if (peerId === this.selfId) return;
+      const known = this.peers.get(peerId);
+      if (known?.away) this.#welcomeBack(known);
+      if (known) return; // protocol: a peer-joined for a known peer is a no-op
+      this.#addPeer(peerId, name, false);
+      ui.systemLine(`${name || "Someone"} joined`);
+    });
+    on("peer-left", ({ peerId, reason }) => {
+      const entry = this.peers.get(peerId);
+      if (!entry) return;
+      if (reason !== "left" && entry.state === "connected") this.#markAway(entry);
+      else this.#peerGone(peerId);
+    });
+    on("signal", ({ from, data }) => this.#onSignal(from, data));
+    on("server-error", (error) => this.#onServerError(error));
+    window.addEventListener("pagehide", () => this.signaling.leave(), { signal: this.abort.signal });
+  }
+
+  #onJoined(message) {
+    ui.hideBanner("signaling");
+    ui.hideBanner("internal");
+    this.iceServers = message.iceServers ?? [];
+    this.capacity = message.capacity ?? this.capacity;
+    if (message.limits) this.onLimits(message.limits);
+    const listed = new Map((message.peers ?? []).map((p) => [p.peerId, p.name ?? ""]));
+    const sameIdentity = this.selfId === message.peerId;
+    this.selfId = message.peerId;
+    // Whoever we still hold but the server does not list: if our media link to them is up they are probably
+    // reconnecting too, so give them time; otherwise they are gone.
+    for (const [peerId, entry] of [...this.peers]) {
+      if (listed.has(peerId)) continue;
+      if (entry.state === "connected") this.#markAway(entry);
+      else this.#peerGone(peerId);
+    }
+    for (const [peerId, name] of listed) {
+      const known = this.peers.get(peerId);
+      if (known?.away) this.#welcomeBack(known);
+      if (message.resumed) {
+        // Resumed: the others were told nothing. Wait for offers from anyone who joined while we were away.
+        if (!known) this.#addPeer(peerId, name, false);
+      } else if (known && sameIdentity && known.state === "connected") {
+        // Our seat was lost and taken again under the same peerId; the media link never stopped: keep it.
+      } else if (known && !known.peer.started) {
+        known.peer.start(); // we heard peer-joined just before our own joined: we are the newcomer after all
+      } else {
+        if (known) this.#removePeer(peerId);
+        this.#addPeer(peerId, name, true);
+      }
+    }
+    for (const entry of this.peers.values()) entry.peer.restartIceIfNeeded();
+    $("capacity-hint").textContent = this.capacity ? `This room holds up to ${this.capacity} people.` : "";
+    this.#updateStatus();
+  }
+
+  #onSignal(from, data) {
+    if (from === this.selfId || !data || typeof data !== "object") return;
+    let entry = this.peers.get(from);
+    const sid = typeof data.sid === "string" ? data.sid : null;
+    if (entry && sid && entry.remoteSid && sid !== entry.remoteSid) {
+      if (entry.oldSids.has(sid)) return; // a late message from a session that is over
+      if (!(data.seq === 1 && data.description?.type === "offer")) {
+        entry.early.push(data); // part of a new session whose offer has not arrived yet
+        return;
+      }
+      // The other side started a new session (it lost our old one): answer it with a new connection.
+      const early = entry.early.filter((d) => d.sid === sid);
+      const oldSids = new Set([...entry.oldSids, entry.remoteSid]);
+      const name = entry.name;
+      this.#removePeer(from);
+      entry = this.#addPeer(from, name, false);
+      entry.oldSids = oldSids;
+      entry.remoteSid = sid;
+      entry.peer.receive(data);
+      for (const d of early) entry.peer.receive(d);
+      return;
+    }
+    entry ??= this.#addPeer(from, "", false);
+    if (sid && !entry.remoteSid) entry.remoteSid = sid;
+    entry.peer.receive(data);
+  }
+
+  #markAway(entry) {
+    if (entry.away) return;
+    entry.tile.setState("Reconnecting…");
+    entry.away = setTimeout(() => this.#peerGone(entry.peer.peerId), AWAY_GRACE_MS);
+  }
+
+  #welcomeBack(entry) {
+    clearTimeout(entry.away);
+    entry.away = null;
+    if (entry.state === "connected") entry.tile.setState("");
+  }
+
+  #peerGone(peerId) {
+    const entry = this.peers.get(peerId);
+    if (!entry) return;
+    const who = entry.name || "Someone";
+    this.#removePeer(peerId);
+    ui.toast(`${who} left the call`);
+    ui.systemLine(`${who} left`);
+  }
+
+  #onServerError({ code, message, fatal }) {
+    const text = ERROR_TEXT[code] ?? `The server reported a problem: ${message || code}`;
+    if (code === "room-full") {
+      const seats = /\((\d+) of (\d+)\)/.exec(message ?? "");
+      ui.showBanner(seats ? text.replace("This room is full.", `This room is full (${seats[1]} of ${seats[2]} seats taken).`) : text, { code });
+      this.end("room-full", {});
+      return;
+    }
+    if (fatal) {
+      ui.showBanner(`${text}${message ? ` Details: ${message}` : ""}`, { code });
+      this.end("error", { code, message });
+      return;
+    }
+    ui.showBanner(text, { kind: code === "internal" || code === "unknown-peer" ? "warning" : "error", code });
+    clearTimeout(this.bannerTimer);
+    this.bannerTimer = setTimeout(() => ui.hideBanner(code), 8000);
+    if (code === "not-joined") this.signaling.reconnectNow();
+  }
+
+  // ---- peers ------------------------------------------------------------------------------------------------------
+
+  #outgoing() {
+    return { audio: this.mic, video: this.screen ?? this.camera };
+  }
+
+  #addPeer(peerId, name, initiator) {
+    const peer = new Peer({
+      selfId: this.selfId,
+      peerId,
+      name,
+      iceServers: this.iceServers,
+      initiator,
+      send: (data) => this.signaling.signal(peerId, data),
+      tracks: this.#outgoing(),
+    });
+    const entry = {
+      peer,
+      name,
+      tile: new ui.Tile(peerId, name),
+      chat: null,
+      files: null,
+      remote: { audio: true, video: null, screen: false },
+      stats: null,
+      state: "new",
+      remoteSid: null,
+      oldSids: new Set(),
+      early: [],
+      away: null,
+      everConnected: false,
+    };
+    this.peers.set(peerId, entry);
+    entry.tile.setState("Connecting…");
+    peer.addEventListener("track", ({ detail: { track } }) => {
+      entry.tile.attach(peer.remoteStream);
+      if (track.kind === "video") {
+        track.addEventListener("mute", () => this.#renderRemoteVideo(entry));
+        track.addEventListener("unmute", () => this.#renderRemoteVideo(entry));
+      }
+      this.#renderRemoteVideo(entry);
+    });
+    for (const type of ["resize", "loadeddata", "playing"]) {
+      entry.tile.video.addEventListener(type, () => this.#renderRemoteVideo(entry));
+    }
+    peer.addEventListener("state", ({ detail }) => this.#onPeerState(entry, detail));
+    const wireChannels = ({ chat, file }) => {
+      entry.chat = new ChatChannel(chat, (message) => this.#onChatMessage(entry, message));
+      entry.chat.send(this.#stateMessage());
+      entry.files = new FileChannel(file, this.#fileHandlers(entry));
+    };
+    peer.addEventListener("channels", ({ detail }) => wireChannels(detail));
+    if (peer.channels) wireChannels(peer.channels); // the newcomer's were made in the constructor
+    peer.addEventListener("error", ({ detail: { error } }) => console.warn(`[parley] peer ${peerId}:`, error));
+    this.#updateStatus();
+    return entry;
+  }
+
+  #removePeer(peerId) {
+    const entry = this.peers.get(peerId);
+    if (!entry) return;
+    this.peers.delete(peerId);
+    clearTimeout(entry.away);
+    entry.peer.close();
+    entry.tile.remove();
+    this.#updateStatus();
+  }
+
+  #onPeerState(entry, { connectionState, closed }) {
+    if (closed) return;
+    entry.state = connectionState;
+    if (entry.away && connectionState === "failed") {
+      this.#peerGone(entry.peer.peerId);
+      return;
+    }
+    if (connectionState === "connected") {
+      if (!entry.everConnected) ui.hideBanner("peer-failed");
+      entry.everConnected = true;
+      if (!entry.away) entry.tile.setState("");
+    } else if (connectionState === "failed") {
+      entry.tile.setState("Connection lost, retrying…", "bad");
+    } else if (connectionState === "disconnected") {
+      entry.tile.setState("Reconnecting…");
+    } else if (!entry.everConnected) {
+      entry.tile.setState("Connecting…");
+    }
+    this.#updateStatus();
+  }
+
+  #renderRemoteVideo(entry) {
+    const track = entry.peer.remoteStream.getVideoTracks()[0];
+    const sending = entry.remote.video === null || entry.remote.video || entry.remote.screen;
+    const visible = Boolean(track) && !track.muted && sending && entry.tile.video.videoWidth > 0;
+    entry.tile.setVideoVisible(visible);
+    entry.tile.setMicOff(entry.remote.audio === false);
+    entry.tile.setScreen(entry.remote.screen === true);
+  }
+
+  #updateStatus() {
+    if (this.ended) return;
+    const state = this.signaling.state;
+    const peers = [...this.peers.values()];
+    const connected = peers.filter((p) => p.state === "connected").length;
+    $("waiting").hidden = !(this.selfId && peers.length === 0);
+    $("call").classList.toggle("alone", peers.length === 0);
+    if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");
+    else if (!this.selfId) ui.setStatus("connecting", "Connecting…");
+    else if (peers.length === 0) ui.setStatus("waiting", "Waiting for others");
+    else if (connected === 0) ui.setStatus("connecting", "Connecting to the call…");
+    else ui.setStatus("in-call", `In call · ${connected + 1} people`);
+    document.title = peers.length ? `(${connected + 1}) Parley` : "Parley";
+    this.#renderPeople();
+  }
+
+  #renderPeople() {
+    const people = [{ id: this.selfId ?? "self", name: this.name, self: true, state: "connected", stateText: "", micOff: !this.micOn }];
+    for (const [id, entry] of this.peers) {
+      people.push({
+        id,
+        name: entry.name,
+        state: entry.state,
+        stateText: PEER_STATE_TEXT[entry.state] ?? entry.state,
+        micOff: entry.remote.audio === false,
+      });
+    }
+    ui.renderParticipants(people);
+  }
+
+  async #sampleStats() {
+    for (const entry of this.peers.values()) {
+      if (!entry.peer.started || entry.peer.closed) continue;
+      try {
+        const q = await sampleQuality(entry.peer.pc, entry.stats?.raw ?? null);
+        entry.stats = q;
+        if (entry.state === "connected") entry.tile.setQuality(q);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+
+  // ---- chat & state messages ------------------------------------------------------------------------------------
+
+  #stateMessage() {
+    return { type: "state", name: this.name, audio: this.micOn, video: Boolean(this.camera) && !this.screen, screen: Boolean(this.screen) };
+  }
+
+  #broadcast(message) {
+    for (const entry of this.peers.values()) entry.chat?.send(message);
+  }
+
+  #onChatMessage(entry, message) {
+    if (message.type === "chat" && typeof message.text === "string") {
+      ui.appendChat(ui.bubble(message.text), { who: entry.name, at: Date.now() });
+      this.#bumpUnread();
+    } else if (message.type === "state") {
+      entry.remote = {
+        audio: message.audio !== false,
+        video: message.video !== false,
+        screen: message.screen === true,
+      };
+      if (typeof message.name === "string" && message.name && message.name !== entry.name) {
+        entry.name = message.name.slice(0, 64);
+        entry.tile.setName(entry.name);
+      }
+      this.#renderRemoteVideo(entry);
+      this.#renderPeople();
+    }
+  }
+
+  #sendChat(text) {
+    const message = chatMessage(text);
+    this.#broadcast(message);
+    ui.appendChat(ui.bubble(message.text), { mine: true, at: message.sentAt });
+  }
+
+  #bumpUnread() {
+    if (!$("call").classList.contains("sidebar-open") && getComputedStyle($("chat-toggle")).display !== "none") {
+      const unread = $("unread");
+      unread.textContent = String(Number(unread.textContent || 0) + 1);
+      unread.hidden = false;
+    }
+  }
+
+  #emptyChatHint() {
+    const hint = document.createElement("li");
+    hint.className = "chat-empty";
+    hint.textContent = "Messages and files you send go to everyone in the call.";
+    $("chat-log").append(hint);
+  }
+
+  // ---- files ------------------------------------------------------------------------------------------------------
+
+  async #sendFiles(files) {
+    const recipients = [...this.peers.entries()].filter(([, e]) => e.files && e.peer.channels?.file.readyState === "open");
+    if (recipients.length === 0) {
+      ui.showBanner("There is nobody connected to send the file to yet.", { kind: "warning", code: "file" });
+      return;
+    }
+    for (const file of files) {
+      if (file.size > MAX_FILE_BYTES) {
+        ui.showBanner(`${file.name} is too large (the limit is ${ui.formatBytes(MAX_FILE_BYTES)}).`, { kind: "warning", code: "file" });
+        continue;
+      }
+      const { bytes, meta } = await prepareFile(file);
+      const card = new ui.FileCard(meta, "out");
+      this.outgoingCards ??= new Map();
+      this.outgoingCards.set(meta.id, card);
+      for (const [peerId, entry] of recipients) card.addRow(peerId, `To ${entry.name || "Guest"}`);
+      ui.appendChat(card.element, { mine: true });
+      for (const [, entry] of recipients) entry.files.send(bytes, meta);
+    }
+  }
+
+  #fileHandlers(entry) {
+    const peerId = entry.peer.peerId;
+    const incoming = new Map();
+    return {
+      onOffer: (meta) => {
+        const card = new ui.FileCard(meta, "in");
+        card.addRow("in", `From ${entry.name || "Guest"}`);
+        incoming.set(meta.id, card);
+        ui.appendChat(card.element, { who: entry.name });
+        this.#bumpUnread();
+      },
+      onProgress: (id, done, direction) => {
+        const card = direction === "in" ? incoming.get(id) : this.outgoingCards?.get(id);
+        card?.progress(direction === "in" ? "in" : peerId, done);
+        if (direction === "out" && card && done >= card.meta.size) card.finish(peerId, "sent, waiting for check…", null);
+      },
+      onReceived: (meta, { blob, ok }) => {
+        const card = incoming.get(meta.id);
+        if (!card) return;
+        card.finish("in", ok ? "received · SHA-256 verified" : "failed: the file arrived damaged (SHA-256 mismatch)", ok);
+        if (ok) card.addDownload(blob);
+      },
+      onAck: (id, ok) => this.outgoingCards?.get(id)?.finish(peerId, ok ? "delivered · SHA-256 verified" : "failed: integrity check failed", ok),
+      onFailed: (id, reason) => {
+        (incoming.get(id) ?? this.outgoingCards?.get(id))?.finish(incoming.has(id) ? "in" : peerId, `failed: ${reason}`, false);
+      },
+    };
+  }
+
+  // ---- local media & controls ---------------------------------------------------------------------------------------
+
+  #bindControls() {
+    const signal = this.abort.signal;
+    const click = (id, handler) => $(id).addEventListener("click", handler, { signal });
+    click("mute-button", () => this.#toggleMic());
+    click("camera-button", () => this.#toggleCamera());
+    click("screen-button", () => this.#toggleScreen());
+    click("copy-link", () => this.#copyLink());
+    click("waiting-copy", () => this.#copyLink());
+    click("hangup-button", () => this.end("left"));
+    click("chat-toggle", () => this.#toggleSidebar());
+    click("sidebar-close", () => this.#toggleSidebar(false));
+    $("chat-form").addEventListener(
+      "submit",
+      (event) => {
+        event.preventDefault();
+        const text = $("chat-input").value.trim();
+        if (!text) return;
+        $("chat-input").value = "";
+        this.#sendChat(text);
+      },
+      { signal },
+    );
+    $("file-input").addEventListener(
+      "change",
+      () => {
+        const files = [...$("file-input").files];
+        $("file-input").value = "";
+        this.#sendFiles(files).catch((error) => ui.showBanner(`Could not send the file: ${error.message}`, { code: "file" }));
+      },
+      { signal },
+    );
+    document.addEventListener(
+      "keydown",
+      (event) => {
+        if (event.key === "Escape" && $("call").classList.contains("sidebar-open")) this.#toggleSidebar(false);
+      },
+      { signal },
+    );
+  }
+
+  #toggleSidebar(open = !$("call").classList.contains("sidebar-open")) {
+    $("call").classList.toggle("sidebar-open", open);
+    $("chat-toggle").setAttribute("aria-expanded", String(open));
+    if (open) {
+      $("unread").hidden = true;
+      $("unread").textContent = "";
+      $("chat-input").focus();
+    } else {
+      $("chat-toggle").focus();
+    }
+  }
+
+  #toggleMic() {
+    if (!this.mic) {
+      ui.showBanner("No microphone is available. Check your browser's site permissions, then rejoin.", { kind: "warning", code: "media" });
+      return;
+    }
+    this.micOn = !this.micOn;
+    this.mic.enabled = this.micOn;
+    this.#renderControls();
+    this.#renderSelf();
+    this.#broadcast(this.#stateMessage());
+    this.#renderPeople();
+  }
+
+  async #toggleCamera() {
+    const button = $("camera-button");
+    button.disabled = true;
+    try {
+      if (this.camera) {
+        this.camera.stop();
+        this.camera = null;
+      } else {
+        const opened = await openLocalMedia({ audio: false, video: true, videoDeviceId: this.deviceIds.video });
+        if (!opened.video) {
+          ui.showBanner(describeMediaProblems({ audio: null, video: opened.problems.video }), { kind: "warning", code: "media" });
+          return;
+        }
+        if (this.ended) return opened.video.stop();
+        this.camera = opened.video;
+      }
+      await this.#applyVideo();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async #toggleScreen() {
+    if (this.screen) return this.#stopScreen();
+    let track;
+    try {
+      track = await openScreen();
+    } catch (error) {
+      ui.showBanner(`Screen sharing failed: ${error.message}`, { kind: "warning", code: "screen" });
+      return;
+    }
+    if (!track || this.ended) return track?.stop();
+    this.screen = track;
+    // The browser's own "Stop sharing" button ends the track without telling us otherwise.
+    track.addEventListener("ended", () => {
+      if (this.screen === track) this.#stopScreen();
+    });
+    await this.#applyVideo();
+  }
+
+  async #stopScreen() {
+    const track = this.screen;
+    this.screen = null;
+    track?.stop();
+    await this.#applyVideo();
+  }
+
+  async #applyVideo() {
+    const tracks = this.#outgoing();
+    await Promise.all([...this.peers.values()].map((e) => e.peer.setTracks(tracks).catch((err) => console.warn(err))));
+    this.#renderSelf();
+    this.#renderControls();
+    this.#broadcast(this.#stateMessage());
+  }
+
+  async #copyLink() {
+    try {
+      await navigator.clipboard.writeText(this.inviteUrl);
+      ui.toast("Invite link copied. Send it to the people you want to talk to.");
+    } catch {
+      const input = $("invite-url");
+      $("waiting").hidden = false;
+      input.focus();
+      input.select();
+      ui.toast("Copy the selected link to invite others.");
+    }
+  }
+
+  #renderSelf() {
+    const video = this.screen ?? this.camera;
+    const element = $("local-video");
+    const current = element.srcObject?.getVideoTracks()[0] ?? null;
+    if (current !== video) element.srcObject = video ? new MediaStream([video]) : null;
+    $("self-tile").classList.toggle("no-video", !video);
+    $("self-tile").classList.toggle("screen", Boolean(this.screen));
+    $("self-tile").classList.toggle("mic-off", !this.micOn);
+    $("self-name").textContent = this.name ? `${this.name} (you)` : "You";
+    $("self-initials").textContent = ui.initials(this.name || "You");
+    $("self-initials").style.setProperty("--hue", ui.hueFor(this.selfId ?? this.name));
+  }
+
+  #renderControls() {
+    const mute = $("mute-button");
+    mute.setAttribute("aria-pressed", String(!this.micOn));
+    mute.querySelector(".tool-label").textContent = this.micOn ? "Mute" : "Unmute";
+    mute.setAttribute("aria-label", this.micOn ? "Mute microphone" : "Unmute microphone");
+    const camera = $("camera-button");
+    camera.setAttribute("aria-pressed", String(!this.camera));
+    camera.querySelector(".tool-label").textContent = this.camera ? "Stop video" : "Start video";
+    camera.setAttribute("aria-label", this.camera ? "Turn camera off" : "Turn camera on");
+    const screen = $("screen-button");
+    screen.setAttribute("aria-pressed", String(Boolean(this.screen)));
+    screen.querySelector(".tool-label").textContent = this.screen ? "Stop sharing" : "Share screen";
+    screen.hidden = !navigator.mediaDevices?.getDisplayMedia;
+  }
+}

@@ -1,0 +1,257 @@
+// One RTCPeerConnection to one remote participant, negotiated with "perfect negotiation" (webrtc/samples
+// perfect-negotiation/js/peer.js, MDN's guide): either side may renegotiate at any time; on glare the polite side
+// rolls back. Polite iff our peerId sorts before theirs (plain string comparison), so both sides agree.
+//
+// Who starts (protocol rule 4): the newcomer creates its transceivers and data channels at once, which fires
+// `negotiationneeded` and sends the first offer. An existing member creates the connection empty and adds nothing
+// until the first remote offer has been applied, so it never offers first.
+//
+// Every connection has exactly one audio and one video transceiver (the first of each kind in m-line order) plus
+// two negotiated data channels, so later changes (camera off/on, screen share, device switch) are replaceTrack and
+// direction changes, never new m-lines.
+
+import { CandidateBatcher } from "./batcher.js";
+import { SeqCounter, SeqReorderer } from "./ordering.js";
+
+export const CHAT_CHANNEL = { label: "chat", id: 0 };
+export const FILE_CHANNEL = { label: "file", id: 1 };
+const DISCONNECTED_GRACE_MS = 4000;
+const OFFER_ANSWER_TIMEOUT_MS = 10000;
+const FIRST_OFFER_FALLBACK_MS = 10000;
+
+/**
+ * Events: `state` {connectionState, iceConnectionState, signalingState}, `track` {track}, `channels`
+ * {chat, file} once the data channels exist, `negotiated` after each completed offer/answer, `error` {error}.
+ */
+export class Peer extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.selfId our peerId
+   * @param {string} options.peerId theirs
+   * @param {string} options.name their display name
+   * @param {RTCIceServer[]} options.iceServers from `joined`
+   * @param {boolean} options.initiator true when we are the newcomer (we offer first)
+   * @param {(data: object) => void} options.send sends one payload to this peer through signaling
+   * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} options.tracks what we send now
+   */
+  constructor({ selfId, peerId, name, iceServers, initiator, send, tracks }) {
+    super();
+    this.peerId = peerId;
+    this.name = name;
+    // Names this connection object in every payload, so the other side can tell a new session from a late message.
+    this.sid = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(36).padStart(2, "0")).join("");
+    this.polite = selfId < peerId;
+    this.tracks = { ...tracks };
+    this.sendRaw = send;
+    this.seq = new SeqCounter();
+    this.reorderer = new SeqReorderer((payload) => this.#enqueue(payload));
+    this.batcher = new CandidateBatcher((batch) => this.#send(batch));
+    this.remoteStream = new MediaStream();
+    this.started = false;
+    this.closed = false;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.settingRemoteAnswer = false;
+    this.work = Promise.resolve();
+    this.timers = {};
+    this.transceivers = { audio: null, video: null };
+    this.channels = null;
+    this.setupStartedAt = performance.now();
+    this.connectedAt = null;
+
+    const pc = (this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" }));
+    pc.addEventListener("icecandidate", ({ candidate }) => this.batcher.add(candidate));
+    pc.addEventListener("negotiationneeded", () => this.#offer());
+    pc.addEventListener("track", ({ track }) => {
+      if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
+      this.#emit("track", { track });
+    });
+    pc.addEventListener("connectionstatechange", () => this.#onConnectionState());
+    pc.addEventListener("iceconnectionstatechange", () => this.#emitState());
+    pc.addEventListener("signalingstatechange", () => this.#emitState());
+
+    if (initiator) this.#start();
+    else this.timers.fallback = setTimeout(() => this.#start(), FIRST_OFFER_FALLBACK_MS);
+  }
+
+  /**
+   * Handles one `signal.data` from this peer (any order; applied in seq order).
+   * @param {object} data
+   */
+  receive(data) {
+    if (!this.closed && data && typeof data === "object") this.reorderer.push(data);
+  }
+
+  /**
+   * Changes what we send. A kind going from no track to a track (or back) changes the transceiver's direction,
+   * which renegotiates; swapping one track for another (device switch, screen share over camera) does not.
+   * @param {{audio?: MediaStreamTrack|null, video?: MediaStreamTrack|null}} tracks
+   */
+  async setTracks(tracks) {
+    Object.assign(this.tracks, tracks);
+    if (this.started && !this.closed) await this.#applyTracks();
+  }
+
+  /** Starts negotiating now, as the newcomer would (a peer in our `joined.peers` we had already heard of). */
+  start() {
+    this.#start();
+  }
+
+  /** Restarts ICE if the connection is not healthy (after signaling comes back, for instance). */
+  restartIceIfNeeded() {
+    const state = this.pc.connectionState;
+    if (this.started && (state === "failed" || state === "disconnected")) this.pc.restartIce();
+  }
+
+  /** Closes the connection for good. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    Object.values(this.timers).forEach(clearTimeout);
+    this.reorderer.close();
+    this.batcher.close();
+    this.pc.close();
+    this.#emitState();
+  }
+
+  #start() {
+    if (this.started || this.closed) return;
+    this.started = true;
+    clearTimeout(this.timers.fallback);
+    for (const kind of ["audio", "video"]) {
+      const track = this.tracks[kind];
+      this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly" });
+    }
+    this.#openChannels();
+  }
+
+  /** After the first remote offer: adopt the offer's transceivers as ours and attach our tracks to them. */
+  async #adoptRemoteTransceivers() {
+    this.started = true;
+    clearTimeout(this.timers.fallback);
+    for (const kind of ["audio", "video"]) {
+      if (this.transceivers[kind] && !this.transceivers[kind].stopped) continue;
+      this.transceivers[kind] =
+        this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind) ?? null;
+    }
+    if (!this.channels) this.#openChannels();
+    await this.#applyTracks();
+  }
+
+  async #applyTracks() {
+    for (const kind of ["audio", "video"]) {
+      const transceiver = this.transceivers[kind];
+      if (!transceiver || transceiver.stopped) continue;
+      const track = this.tracks[kind] ?? null;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+      const direction = track ? "sendrecv" : "recvonly";
+      if (transceiver.direction !== direction) transceiver.direction = direction;
+    }
+  }
+
+  #openChannels() {
+    const chat = this.pc.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
+    const file = this.pc.createDataChannel(FILE_CHANNEL.label, { negotiated: true, id: FILE_CHANNEL.id });
+    file.binaryType = "arraybuffer";
+    this.channels = { chat, file };
+    this.#emit("channels", this.channels);
+  }
+
+  async #offer() {
+    if (!this.started || this.closed) return; // an existing member waits for the newcomer's offer
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      if (this.pc.localDescription.type !== "offer") return;
+      this.#send({ description: this.pc.localDescription.toJSON() });
+      clearTimeout(this.timers.answer);
+      this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);
+    } catch (error) {
+      this.#emit("error", { error });
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** Our offer went unanswered (lost in a dropped socket): roll back and offer again. */
+  async #answerOverdue() {
+    if (this.closed || this.pc.signalingState !== "have-local-offer") return;
+    this.#enqueueTask(async () => {
+      if (this.pc.signalingState !== "have-local-offer") return;
+      await this.pc.setLocalDescription({ type: "rollback" });
+      this.pc.restartIce(); // makes sure negotiationneeded fires again
+    });
+  }
+
+  #enqueue(payload) {
+    this.#enqueueTask(() => this.#apply(payload));
+  }
+
+  #enqueueTask(task) {
+    this.work = this.work.then(task).catch((error) => {
+      if (!this.closed) this.#emit("error", { error });
+    });
+  }
+
+  async #apply({ description, candidates, end }) {
+    if (this.closed) return;
+    const pc = this.pc;
+    if (description) {
+      const readyForOffer =
+        !this.makingOffer && (pc.signalingState === "stable" || this.settingRemoteAnswer);
+      const offerCollision = description.type === "offer" && !readyForOffer;
+      this.ignoreOffer = !this.polite && offerCollision;
+      if (this.ignoreOffer) return;
+      this.settingRemoteAnswer = description.type === "answer";
+      try {
+        await pc.setRemoteDescription(description); // rolls back our own offer if we are polite and collided
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      if (description.type === "offer") {
+        await this.#adoptRemoteTransceivers();
+        await pc.setLocalDescription();
+        this.#send({ description: pc.localDescription.toJSON() });
+      } else {
+        clearTimeout(this.timers.answer);
+        this.#emit("negotiated", {});
+      }
+    }
+    for (const candidate of candidates ?? []) {
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (error) {
+        if (!this.ignoreOffer) this.#emit("error", { error });
+      }
+    }
+    if (end && !this.ignoreOffer) {
+      await pc.addIceCandidate().catch(() => {}); // end-of-candidates; older stacks may not support it
+    }
+  }
+
+  #send(payload) {
+    if (!this.closed) this.sendRaw(this.seq.stamp({ sid: this.sid, ...payload }));
+  }
+
+  #onConnectionState() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.timers.disconnected);
+    if (state === "connected" && this.connectedAt === null) this.connectedAt = performance.now();
+    if (state === "failed") this.pc.restartIce();
+    if (state === "disconnected") {
+      this.timers.disconnected = setTimeout(() => {
+        if (this.pc.connectionState === "disconnected") this.pc.restartIce();
+      }, DISCONNECTED_GRACE_MS);
+    }
+    this.#emitState();
+  }
+
+  #emitState() {
+    const { connectionState, iceConnectionState, signalingState } = this.pc;
+    this.#emit("state", { connectionState, iceConnectionState, signalingState, closed: this.closed });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,75 @@
+"""What a person does in the page, as small steps the tests compose."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import Page, expect
+
+TIMEOUT_MS = 15_000
+
+
+def create_room(page: Page, capacity: int = 2) -> str:
+    """Creates a room from the lobby and returns its id once the page waits for others."""
+    page.get_by_test_id("capacity-select").select_option(str(capacity))
+    page.get_by_test_id("create-button").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "waiting", timeout=TIMEOUT_MS)
+    return parse_qs(urlparse(page.url).query)["room"][0]
+
+
+def join_room(page: Page) -> None:
+    """Joins the room the page was opened with (/?room=...)."""
+    page.get_by_test_id("join-button").click()
+
+
+def remote_videos_playing(page: Page, count: int) -> None:
+    """Waits until `count` remote tiles show decoded video (videoWidth > 0)."""
+    page.wait_for_function(
+        """n => {
+            const videos = [...document.querySelectorAll('[data-testid=remote-video]')];
+            return videos.length === n && videos.every(v => v.videoWidth > 0 && v.dataset.peerId);
+        }""",
+        arg=count,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def send_chat(page: Page, text: str) -> None:
+    page.get_by_test_id("chat-input").fill(text)
+    page.get_by_test_id("chat-send").click()
+
+
+def open_chat(page: Page) -> None:
+    """On narrow screens the chat is a drawer behind the Chat button."""
+    toggle = page.get_by_test_id("chat-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def video_progress(page: Page, peer_id: str | None = None) -> float:
+    """Frames decoded so far by the (first, or given) remote video element."""
+    selector = "[data-testid=remote-video]" + (f"[data-peer-id='{peer_id}']" if peer_id else "")
+    return float(
+        page.evaluate(
+            """sel => {
+                const v = document.querySelector(sel);
+                const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+                return q || v.currentTime;
+            }""",
+            selector,
+        )
+    )
+
+
+def video_advances(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Waits until the remote video has decoded more frames than it had when called."""
+    before = video_progress(page)
+    page.wait_for_function(
+        """before => {
+            const v = document.querySelector('[data-testid=remote-video]');
+            const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+            return (q || v.currentTime) > before + 5;
+        }""",
+        arg=before,
+        timeout=timeout_ms,
+    )

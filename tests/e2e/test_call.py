@@ -1,0 +1,110 @@
+"""Two and three people in a room: video both ways, chat, a file moved byte-exactly, a full mesh, a full room,
+hanging up."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import NewPage, save_readme_image
+from tests.e2e.helpers import TIMEOUT_MS, create_room, join_room, open_chat, remote_videos_playing, send_chat
+
+pytestmark = pytest.mark.browser
+
+
+def test_two_people_see_each_other_chat_and_move_a_file_exactly(
+    new_page: NewPage, artifacts: Path, tmp_path: Path
+) -> None:
+    # Given Ada created a room and Grace opened its link
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=2)
+    grace = new_page(f"/?room={room}", name="Grace")
+    join_room(grace)
+
+    # Then each sees the other's video
+    remote_videos_playing(ada, 1)
+    remote_videos_playing(grace, 1)
+    expect(ada.get_by_test_id("status")).to_have_attribute("data-state", "in-call")
+    expect(ada.get_by_test_id("participant-list")).to_contain_text("Grace")
+    expect(grace.get_by_test_id("participant-list")).to_contain_text("Ada")
+
+    # And chat works both ways
+    send_chat(ada, "Hello Grace")
+    expect(grace.get_by_test_id("chat-log")).to_contain_text("Hello Grace")
+    send_chat(grace, "Hi Ada!")
+    expect(ada.get_by_test_id("chat-log")).to_contain_text("Hi Ada!")
+
+    # When Ada sends a 1.5 MB file
+    payload = os.urandom(1_500_000 + 123)
+    sent = tmp_path / "notes.bin"
+    sent.write_bytes(payload)
+    ada.get_by_test_id("file-input").set_input_files(str(sent))
+
+    # Then Grace gets it verified, Ada hears it was verified, and the bytes are the same
+    expect(grace.get_by_test_id("file-status")).to_contain_text("SHA-256 verified", timeout=TIMEOUT_MS)
+    expect(ada.get_by_test_id("file-status")).to_contain_text("delivered · SHA-256 verified", timeout=TIMEOUT_MS)
+    with grace.expect_download() as download_info:
+        grace.get_by_test_id("file-download").click()
+    download = download_info.value
+    assert download.suggested_filename == "notes.bin"
+    received = Path(download.path()).read_bytes()
+    assert len(received) == len(payload)
+    assert hashlib.sha256(received).hexdigest() == hashlib.sha256(payload).hexdigest()
+    assert grace.get_by_test_id("file-progress").evaluate("p => p.value === p.max")
+
+    # A picture of the call for the README
+    ada.wait_for_timeout(2500)  # let the quality figures appear on the tiles
+    shot = artifacts / "two-party-call.png"
+    ada.screenshot(path=str(shot))
+    save_readme_image(shot)
+
+
+def test_three_people_form_a_full_mesh(new_page: NewPage) -> None:
+    first = new_page(name="One")
+    room = create_room(first, capacity=3)
+    others = [new_page(f"/?room={room}", name=name) for name in ("Two", "Three")]
+    for page in others:
+        join_room(page)
+
+    for page in [first, *others]:
+        remote_videos_playing(page, 2)
+        expect(page.get_by_test_id("participant-list").locator("li")).to_have_count(3)
+
+
+def test_a_third_person_is_told_the_room_is_full(new_page: NewPage, local_stack: Any) -> None:
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=2)
+    grace = new_page(f"/?room={room}", name="Grace")
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+
+    late = new_page(f"/?room={room}", name="Late")
+    join_room(late)
+
+    expect(late.get_by_test_id("error-banner")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(late.get_by_test_id("error-banner")).to_contain_text("full")
+    expect(late.get_by_test_id("status")).to_have_attribute("data-state", "room-full")
+    expect(late.get_by_test_id("ended-title")).to_have_text("This room is full")
+    # The two in the call are undisturbed
+    expect(ada.locator("[data-testid=remote-video]")).to_have_count(1)
+
+
+def test_hanging_up_shows_the_peer_leaving(new_page: NewPage) -> None:
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=2)
+    grace = new_page(f"/?room={room}", name="Grace")
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+    open_chat(ada)
+
+    grace.get_by_test_id("hangup-button").click()
+
+    expect(grace.get_by_test_id("ended-title")).to_have_text("You left the call")
+    expect(ada.locator("[data-testid=remote-video]")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(ada.get_by_test_id("chat-log")).to_contain_text("Grace left")
+    expect(ada.get_by_test_id("status")).to_have_attribute("data-state", "waiting")

@@ -1,0 +1,152 @@
+"""The call outlives its signaling socket: the server drops every socket mid-call, media keeps flowing, the client
+resumes its identity, and chat and renegotiation (camera off/on, screen share) still work afterwards."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import NewPage
+from tests.e2e.helpers import (
+    TIMEOUT_MS,
+    create_room,
+    join_room,
+    open_chat,
+    remote_videos_playing,
+    send_chat,
+    video_advances,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _drop_every_socket(stack: Any) -> int:
+    """DELETE /@connections/{id} on the local Management API, as an operator (or API Gateway's 2-hour limit) would."""
+    ids = stack.connection_ids()
+    for connection_id in ids:
+        url = f"{stack.management_url}/@connections/{connection_id}"  # http://127.0.0.1:<port>/local/...
+        request = urllib.request.Request(url, method="DELETE")  # noqa: S310 - our own local stack
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            assert response.status == 204
+    return len(ids)
+
+
+def _identity(page: Page) -> dict[str, Any]:
+    return page.evaluate(
+        "() => ({peerId: parley.call.signaling.peerId, state: parley.call.signaling.state,"
+        " reconnects: parley.call.signaling.stats.reconnects})"
+    )
+
+
+def _remote_video_direction(page: Page) -> str | None:
+    """currentDirection of our video transceiver toward the (only) remote peer: changes only through negotiation."""
+    return page.evaluate(
+        """() => {
+            const entry = [...parley.call.peers.values()][0];
+            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+            return t ? t.currentDirection : null;
+        }"""
+    )
+
+
+def _call(new_page: NewPage) -> tuple[Page, Page]:
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=2)
+    grace = new_page(f"/?room={room}", name="Grace")
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+    remote_videos_playing(grace, 1)
+    return ada, grace
+
+
+def test_dropped_signaling_keeps_media_and_recovers(new_page: NewPage, local_stack: Any) -> None:
+    ada, grace = _call(new_page)
+    before = {"ada": _identity(ada), "grace": _identity(grace)}
+
+    # When the server closes both signaling sockets
+    assert _drop_every_socket(local_stack) == 2
+
+    # Then both clients reconnect and resume the same identity
+    for name, page in (("ada", ada), ("grace", grace)):
+        page.wait_for_function(
+            "r => parley.call.signaling.state === 'joined' && parley.call.signaling.stats.reconnects > r",
+            arg=before[name]["reconnects"],
+            timeout=TIMEOUT_MS,
+        )
+        assert _identity(page)["peerId"] == before[name]["peerId"]
+    expect(ada.get_by_test_id("error-banner")).to_be_hidden()
+
+    # And the media never stopped
+    video_advances(ada)
+    video_advances(grace)
+    expect(ada.locator("[data-testid=remote-video]")).to_have_count(1)
+
+    # And chat still works
+    open_chat(grace)
+    send_chat(grace, "still here")
+    expect(ada.get_by_test_id("chat-log")).to_contain_text("still here")
+
+    # And renegotiation through the resumed signaling works: Grace stops her camera, then starts it again
+    assert _remote_video_direction(ada) == "sendrecv"
+    grace.get_by_test_id("camera-button").click()
+    ada.wait_for_function(
+        """() => {
+            const entry = [...parley.call.peers.values()][0];
+            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+            return t.currentDirection === 'sendonly';
+        }""",
+        timeout=TIMEOUT_MS,
+    )
+    expect(ada.locator("[data-testid=remote-tile]")).to_have_class("tile remote no-video")
+    grace.get_by_test_id("camera-button").click()
+    ada.wait_for_function(
+        """() => {
+            const entry = [...parley.call.peers.values()][0];
+            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+            return t.currentDirection === 'sendrecv';
+        }""",
+        timeout=TIMEOUT_MS,
+    )
+    video_advances(ada)
+    expect(ada.locator("[data-testid=remote-tile].no-video")).to_have_count(0)
+
+
+def test_socket_closed_by_the_page_is_resumed(new_page: NewPage) -> None:
+    ada, grace = _call(new_page)
+    peer_id = _identity(grace)["peerId"]
+
+    grace.evaluate("() => parley.call.signaling.ws.close()")
+
+    grace.wait_for_function(
+        "() => parley.call.signaling.stats.reconnects > 0 && parley.call.signaling.state === 'joined'"
+    )
+    assert _identity(grace)["peerId"] == peer_id
+    open_chat(ada)
+    send_chat(ada, "did you drop?")
+    expect(grace.get_by_test_id("chat-log")).to_contain_text("did you drop?")
+    video_advances(grace)
+
+
+def test_screen_share_replaces_the_camera_and_comes_back(new_page: NewPage) -> None:
+    ada, grace = _call(new_page)
+    camera_label = grace.evaluate("() => parley.call.camera.label")
+
+    outgoing_video_label = """() => {
+        const entry = [...parley.call.peers.values()][0];
+        return entry.peer.transceivers.video.sender.track?.label ?? null;
+    }"""
+    grace.get_by_test_id("screen-button").click()
+    expect(grace.get_by_test_id("screen-button")).to_have_attribute("aria-pressed", "true")
+    assert grace.evaluate(outgoing_video_label) != camera_label  # the same sender now carries the screen
+    expect(ada.locator("[data-testid=remote-tile].screen")).to_have_count(1)
+    video_advances(ada)
+
+    # The browser's own "Stop sharing" button ends the track: the camera comes back
+    grace.evaluate("() => parley.call.screen.dispatchEvent(new Event('ended'))")
+    expect(grace.get_by_test_id("screen-button")).to_have_attribute("aria-pressed", "false")
+    assert grace.evaluate(outgoing_video_label) == camera_label
+    expect(ada.locator("[data-testid=remote-tile].screen")).to_have_count(0)
+    video_advances(ada)
