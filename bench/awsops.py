@@ -191,7 +191,7 @@ def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
     from signaling import wiring
 
     recorder = Recorder()
-    stack = LocalStack(port=0, env={"ICE_SERVERS": "[]"}).start()
+    stack = LocalStack(port=0, env={"ICE_SERVERS": "[]", "DISCONNECT_GRACE_SECONDS": "0"}).start()
     # Starting moto replaces boto3's default session: instrument the new one, then make the handlers create their
     # clients anew from it.
     recorder.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ def local_stack_process(env: dict[str, str] | None = None, timeout: float = 30) 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "ICE_SERVERS": "[]", "LOG_LEVEL": "ERROR", **(env or {})},
+        env={**os.environ, "ICE_SERVERS": "[]", "LOG_LEVEL": "ERROR", "DISCONNECT_GRACE_SECONDS": "0", **(env or {})},
     )
     try:
         deadline = time.monotonic() + timeout

@@ -232,8 +232,8 @@ class SignalingApi(Construct):
             handler=route.handler,
             layers=[layer],
             memory_size=self._config.memory_size,
-            # Well under API Gateway's 29 s integration limit; a handler makes a handful of calls of ~10 ms.
-            timeout=Duration.seconds(10),
+            # A handler makes a handful of calls of ~10 ms; $disconnect also waits out the resume grace period.
+            timeout=Duration.seconds(route.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=self._config.application_log_level,

@@ -13,12 +13,17 @@ ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 PING_RESPONSE = '{"type":"pong"}'
 """What the MOCK `ping` route answers, without invoking Lambda."""
 
+DISCONNECT_GRACE_SECONDS = 10
+"""How long $disconnect holds a seat before freeing it, so that a client whose socket was closed (the 2-hour limit,
+the idle timeout, a network drop) can resume without the others hearing anything. `leave` frees it at once."""
+
 
 @dataclass(frozen=True)
 class Route:
     """One WebSocket route.
 
     handler: dotted path of the Lambda handler ("module.function"), or None for a MOCK integration.
+    timeout_seconds: the function's timeout ($disconnect waits out the grace period).
     posts: the handler calls the Management API, so its function needs execute-api:ManageConnections.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
@@ -29,6 +34,7 @@ class Route:
     posts: bool = False
     route_response: bool = False
     mock_response: str | None = None
+    timeout_seconds: int = 10
 
     @property
     def function_id(self) -> str:
@@ -38,7 +44,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("$connect", "signaling.handlers.connect"),
-    Route("$disconnect", "signaling.handlers.disconnect", posts=True),
+    Route("$disconnect", "signaling.handlers.disconnect", posts=True, timeout_seconds=DISCONNECT_GRACE_SECONDS + 10),
     Route("$default", "signaling.handlers.default", route_response=True),
     Route("join", "signaling.handlers.join", posts=True, route_response=True),
     Route("signal", "signaling.handlers.signal", posts=True),

@@ -38,7 +38,7 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
     conn = request.request_context.connection_id
-    wiring.service(event["requestContext"]).leave(conn, reason="disconnected")
+    wiring.service(event["requestContext"]).disconnect(conn)
     return OK
 
 

@@ -54,12 +54,14 @@ class Signaling:
         *,
         turn_secret: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._storage = storage
         self._sender = sender
         self._settings = settings
         self._turn_secret = turn_secret
         self._clock = clock
+        self._sleep = sleep
 
     # --- join -------------------------------------------------------------------------------------------------
 
@@ -207,6 +209,16 @@ class Signaling:
                 raise NotJoined("You are not in a room.")
             return  # never joined, already left, or replaced by a resume: nothing to do
         self._remove(connection.room, Member(connection.peer_id, "", conn, connection.slot), reason)
+
+    def disconnect(self, conn: str) -> None:
+        """A socket closed. Its seat is held for the grace period, so that a client which reconnects (the socket hit
+        the 2-hour limit or the idle timeout, or the network dropped) resumes without anyone hearing a thing. A
+        resume deletes this socket's record; if it is still there afterwards, the peer is gone."""
+        if self._storage.connection(conn) is None:
+            return  # never joined, left, or already replaced by a resume
+        if self._settings.disconnect_grace_seconds > 0:
+            self._sleep(self._settings.disconnect_grace_seconds)
+        self.leave(conn, reason="disconnected")
 
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
         removed = self._storage.remove_member(

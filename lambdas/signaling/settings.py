@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.definition import DISCONNECT_GRACE_SECONDS
+
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 
 
@@ -30,6 +32,7 @@ class Settings:
     """A TURN shared secret given directly (local use). In AWS, turn_secret_arn names a Secrets Manager secret."""
     turn_secret_arn: str | None = None
     turn_ttl_seconds: int = 24 * 60 * 60
+    disconnect_grace_seconds: float = DISCONNECT_GRACE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -47,6 +50,7 @@ class Settings:
             turn_secret=env.get("TURN_SECRET") or None,
             turn_secret_arn=env.get("TURN_SECRET_ARN") or None,
             turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
+            disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
         )
         if settings.max_capacity < settings.default_capacity:
             raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
@@ -74,6 +78,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _grace(raw: str) -> float:
+    if not raw.strip():
+        return DISCONNECT_GRACE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be a number, got {raw!r}") from exc
+    if not 0 <= value <= DISCONNECT_GRACE_SECONDS:
+        # The $disconnect function's timeout is sized for the declared grace period, not more.
+        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be between 0 and {DISCONNECT_GRACE_SECONDS}")
     return value
 
 

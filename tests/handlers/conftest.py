@@ -121,6 +121,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "Parley",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "DISCONNECT_GRACE_SECONDS": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 from cdk_template import resources, signaling_functions, text
 
-from signaling.definition import ROUTES, STAGE_NAME
+from signaling.definition import DISCONNECT_GRACE_SECONDS, ROUTES, ROUTES_BY_KEY, STAGE_NAME
 
 HANDLERS = [route.handler for route in ROUTES if route.handler]
 
@@ -65,9 +65,19 @@ def test_each_function_logs_to_its_own_log_group_with_the_retention(configured: 
     assert all(groups[name]["Properties"]["RetentionInDays"] == 7 for name in used)
 
 
-def test_functions_have_the_default_memory_and_a_short_timeout(template: Template) -> None:
-    for function in signaling_functions(template).values():
-        assert (function["MemorySize"], function["Timeout"]) == (256, 10)
+def test_functions_have_the_default_memory_and_their_routes_timeout(template: Template) -> None:
+    timeouts = {route.handler: route.timeout_seconds for route in ROUTES if route.handler}
+    functions = signaling_functions(template)
+
+    assert {handler: function["Timeout"] for handler, function in functions.items()} == timeouts
+    assert {function["MemorySize"] for function in functions.values()} == {256}
+
+
+def test_disconnect_may_outlast_the_resume_grace_period(template: Template) -> None:
+    disconnect = signaling_functions(template)[ROUTES_BY_KEY["$disconnect"].handler]
+
+    assert disconnect["Timeout"] > DISCONNECT_GRACE_SECONDS
+    assert max(f["Timeout"] for f in signaling_functions(template).values()) <= 29
 
 
 def test_memory_comes_from_context(configured: Template) -> None:

@@ -152,6 +152,24 @@ def test_resume_with_the_token_keeps_the_call_and_closes_the_old_socket(clients:
     assert b2.expect("signal") == {"type": "signal", "from": a.peer_id, "data": {"seq": 2}}
 
 
+def test_a_socket_the_server_closed_resumes_within_the_grace_period_silently(clients: Any, local_stack: Any) -> None:
+    a = clients()
+    a.join("closed")
+    before = set(local_stack.connection_ids())
+    b = clients()
+    b.join("closed")
+    a.expect("peer-joined")
+    (b_socket,) = set(local_stack.connection_ids()) - before
+
+    local_stack.management_client().delete_connection(ConnectionId=b_socket)  # as the 2-hour limit would
+    assert b.closed_with() is not None
+    b2 = clients()
+    resumed = b2.join("closed", peerId=b.peer_id, token=b.token)
+
+    assert resumed["resumed"] is True
+    assert a.silent(within=1.5)  # past the grace period: no peer-left, no peer-joined
+
+
 def test_resume_with_a_wrong_token_is_refused(clients: Any) -> None:
     b = clients()
     b.join("resume-bad")

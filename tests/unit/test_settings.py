@@ -13,6 +13,7 @@ def test_defaults_need_only_a_table_name() -> None:
     assert settings.max_signal_bytes == 65536
     assert settings.ice_servers == DEFAULT_ICE_SERVERS
     assert settings.management_endpoint is None
+    assert settings.disconnect_grace_seconds == 10
 
 
 def test_every_setting_is_read_from_the_environment() -> None:
@@ -47,6 +48,8 @@ def test_every_setting_is_read_from_the_environment() -> None:
         ({"TABLE_NAME": "t", "MAX_SIGNAL_BYTES": "-5"}, "MAX_SIGNAL_BYTES"),
         ({"TABLE_NAME": "t", "ICE_SERVERS": "{"}, "ICE_SERVERS"),
         ({"TABLE_NAME": "t", "ICE_SERVERS": '[{"url": "stun:x"}]'}, "ICE_SERVERS"),
+        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "soon"}, "DISCONNECT_GRACE_SECONDS"),
+        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "11"}, "DISCONNECT_GRACE_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_at_startup(env: dict[str, str], complaint: str) -> None:

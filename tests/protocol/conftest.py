@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from devstack.server import LocalStack
+
+
+@pytest.fixture(scope="module")
+def local_stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
+    """A one-second resume grace period, so that tests of $disconnect need not wait the default ten."""
+    return start_local_stack(env={"DISCONNECT_GRACE_SECONDS": "1"})
