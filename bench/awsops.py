@@ -180,9 +180,13 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
     yield "join (empty room)", step("join", join_a)
     yield "join", step("join", join_b)
     yield "signal", step("signal", relay)
+
+    def close_b() -> None:
+        clients["b"].close()
+
     yield "leave", step("leave", leave_b)
+    yield "$disconnect (after leave)", step("$disconnect", close_b)
     yield "$disconnect", step("$disconnect", close_a)
-    clients["b"].close()
 
 
 @contextmanager
@@ -233,6 +237,7 @@ def run(repeats: int) -> dict[str, Any]:
     with _instrumented_stack() as (stack, recorder):
         durations: dict[str, list[float]] = {}
         for repeat in range(repeats):
+            stack.wait_idle()  # nothing from the previous round may be counted in this one
             for action, go in scenario(stack, recorder, room=f"ops{repeat}"):
                 stack.traffic.reset()
                 recorder.action = action
@@ -249,10 +254,8 @@ def run(repeats: int) -> dict[str, Any]:
             calls = recorder.calls.get(action, Counter())
             read_units, write_units = units(recorder.reads.get(action, []), recorder.writes.get(action, []))
             info.update(
-                dynamodb_calls={k.split(":")[1]: v // repeats for k, v in calls.items() if k.startswith("dynamodb")},
-                management_calls={
-                    k.split(":")[1]: v // repeats for k, v in calls.items() if k.startswith("apigateway")
-                },
+                dynamodb_calls={k.split(":")[1]: v / repeats for k, v in calls.items() if k.startswith("dynamodb")},
+                management_calls={k.split(":")[1]: v / repeats for k, v in calls.items() if k.startswith("apigateway")},
                 read_units=read_units / repeats,
                 write_units=write_units / repeats,
                 moto_reported_capacity=recorder.moto_capacity[action] / repeats,

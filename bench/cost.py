@@ -49,7 +49,7 @@ def per_call(results: dict[str, Any], pattern: CallPattern) -> dict[str, float]:
         "join": people,
         "signal": signals,
         "leave": people,
-        "$disconnect": people,  # after `leave` a $disconnect finds nothing, but it is still invoked
+        "$disconnect (after leave)": people,  # it finds nothing to do, but it is still invoked
     }
     read_units = sum(ops[a]["read_units"] * n for a, n in invocations.items())
     write_units = sum(ops[a]["write_units"] * n for a, n in invocations.items())
@@ -151,8 +151,8 @@ def render(results: dict[str, Any]) -> str:
         "|---|---|---:|---:|---|---:|---:|",
     ]
     for action, op in ops.items():
-        calls = ", ".join(f"{name} ×{count}" for name, count in op["dynamodb_calls"].items()) or "none"
-        posts = ", ".join(f"{name} ×{count}" for name, count in op["management_calls"].items()) or "none"
+        calls = ", ".join(f"{name} ×{count:g}" for name, count in op["dynamodb_calls"].items()) or "none"
+        posts = ", ".join(f"{name} ×{count:g}" for name, count in op["management_calls"].items()) or "none"
         lines.append(
             f"| `{action}` | {calls} | {op['write_units']:g} | {op['read_units']:g} | {posts} | "
             f"{op['messages_in']} / {op['messages_out']} | {op['lambda_ms']['median']:g} |"
@@ -171,7 +171,8 @@ def render(results: dict[str, Any]) -> str:
         "so real invocations take longer. At 50 ms each, Lambda compute for these calls would be "
         f"{_usd(_compute_at(0.050, one['lambda_invocations'] * pattern['calls']))}.",
         "- Not included: CloudWatch Logs ingestion (structured logs, a few hundred bytes per invocation), the "
-        "static site (CloudFront and S3: cents), and the idle cost, which is zero.",
+        "static site (CloudFront and S3: cents), and the fixed cost of the CloudWatch alarms (about $1.40 a month, "
+        "see docs/deploy.md).",
         "",
     ]
     return "\n".join(lines)

@@ -46,6 +46,13 @@ def test_connect_touches_no_aws_service(quick_results: dict[str, Any]) -> None:
     assert connect["management_calls"] == {}
 
 
+def test_a_disconnect_after_leave_is_one_read(quick_results: dict[str, Any]) -> None:
+    after_leave = quick_results["aws_ops"]["actions"]["$disconnect (after leave)"]
+
+    assert after_leave["dynamodb_calls"] == {"GetItem": 1}
+    assert after_leave["write_units"] == 0
+
+
 def test_a_join_is_one_transaction_and_announces_to_the_one_member(quick_results: dict[str, Any]) -> None:
     join = quick_results["aws_ops"]["actions"]["join"]
 
@@ -74,7 +81,7 @@ def test_the_cost_model_multiplies_measured_counts_by_list_prices() -> None:
     op = {"read_units": 1, "write_units": 2, "lambda_ms": one_ms}
     results = {
         "call_setup": {"messages": {"signal_in": {"median": 4}, "in_total": {"median": 6}, "out_total": {"median": 9}}},
-        "aws_ops": {"actions": dict.fromkeys(("$connect", "join", "signal", "leave", "$disconnect"), op)},
+        "aws_ops": {"actions": dict.fromkeys(("$connect", "join", "signal", "leave", "$disconnect (after leave)"), op)},
     }
 
     model = cost.costs(results, cost.CallPattern(calls=1_000_000, participants=2, minutes=30))
