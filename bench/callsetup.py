@@ -14,20 +14,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
 from bench.stats import summary
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--allow-loopback-in-peer-connection",
-]
 INSTRUMENT = (Path(__file__).with_name("instrument.js")).read_text()
 SETTLE_SECONDS = 1.5  # trickled candidates may still be on their way after the first frame
 

@@ -31,6 +31,16 @@ def clients(local_stack: Any) -> Iterator[Any]:
         client.close()
 
 
+def room_of_three(clients: Any, room: str) -> tuple[Client, Client, Client]:
+    """Three members who have each heard of the others."""
+    a, b, c = clients(), clients(), clients()
+    a.join(room, capacity=3)
+    b.join(room)
+    c.join(room)
+    a.expect("peer-joined"), a.expect("peer-joined"), b.expect("peer-joined")
+    return a, b, c
+
+
 def test_join_announces_the_newcomer_to_the_room(clients: Any) -> None:
     ada, grace = clients(), clients()
     first = ada.join("announce", name="Ada")
@@ -43,11 +53,7 @@ def test_join_announces_the_newcomer_to_the_room(clients: Any) -> None:
 
 
 def test_a_signal_is_relayed_to_its_target_only(clients: Any) -> None:
-    a, b, c = clients(), clients(), clients()
-    a.join("relay", capacity=3)
-    b.join("relay")
-    c.join("relay")
-    a.expect("peer-joined"), a.expect("peer-joined"), b.expect("peer-joined")
+    a, b, c = room_of_three(clients, "relay")
     offer = {"seq": 1, "description": {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 200}}
 
     c.signal(a.peer_id, offer)
@@ -78,11 +84,7 @@ def test_rooms_are_isolated(clients: Any) -> None:
 
 
 def test_leave_and_disconnect_each_give_peer_left(clients: Any) -> None:
-    a, b, c = clients(), clients(), clients()
-    a.join("bye", capacity=3)
-    b.join("bye")
-    c.join("bye")
-    a.expect("peer-joined"), a.expect("peer-joined"), b.expect("peer-joined")
+    a, b, c = room_of_three(clients, "bye")
 
     b.send({"action": "leave"})
     assert a.expect("peer-left") == {"type": "peer-left", "peerId": b.peer_id, "reason": "left"}
