@@ -95,6 +95,10 @@ def artifacts() -> Path:
 
 
 def save_readme_image(source: Path) -> None:
+    """Refresh the README's screenshot only when asked (PARLEY_UPDATE_README_IMAGE=1 make test): a test run must not
+    leave the work tree changed. The suite's own copy is always in tests/artifacts/."""
+    if os.environ.get("PARLEY_UPDATE_README_IMAGE") != "1":
+        return
     images = Path(__file__).resolve().parents[2] / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, images / source.name)
