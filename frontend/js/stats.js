@@ -4,8 +4,8 @@
 /**
  * @typedef {object} Quality
  * @property {number|null} rttMs
- * @property {number} inKbps
- * @property {number} outKbps
+ * @property {number|null} inKbps null on the first sample: a rate needs two
+ * @property {number|null} outKbps
  * @property {number} lossPct received packets lost since the previous sample, in percent
  * @property {number|null} width
  * @property {number|null} height
@@ -43,8 +43,8 @@ export async function sampleQuality(pc, previous) {
   });
   const seconds = previous ? (raw.at - previous.at) / 1000 : 0;
   const rate = (now, before) => (seconds > 0 ? Math.max(0, ((now - before) * 8) / 1000 / seconds) : 0);
-  const inKbps = previous ? rate(raw.bytesIn, previous.bytesIn) : 0;
-  const outKbps = previous ? rate(raw.bytesOut, previous.bytesOut) : 0;
+  const inKbps = previous ? rate(raw.bytesIn, previous.bytesIn) : null;
+  const outKbps = previous ? rate(raw.bytesOut, previous.bytesOut) : null;
   let lossPct = 0;
   if (previous) {
     const lost = raw.packetsLost - previous.packetsLost;
@@ -73,10 +73,11 @@ function grade(rttMs, lossPct) {
 }
 
 /**
- * "1.2 Mb/s" / "640 kb/s".
- * @param {number} kbps
+ * "1.2 Mb/s" / "640 kb/s" / "…" (not measured yet).
+ * @param {number|null} kbps
  * @returns {string}
  */
 export function formatBitrate(kbps) {
+  if (kbps === null) return "…";
   return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(kbps)} kb/s`;
 }

@@ -158,7 +158,7 @@ export class Tile {
     ].filter(Boolean);
     this.quality.title = detail.join(", ");
     this.quality.dataset.rttMs = q.rttMs === null ? "" : String(Math.round(q.rttMs));
-    this.quality.dataset.inKbps = String(Math.round(q.inKbps));
+    this.quality.dataset.inKbps = q.inKbps === null ? "" : String(Math.round(q.inKbps));
   }
 
   remove() {
