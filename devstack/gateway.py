@@ -177,12 +177,14 @@ class Gateway:
         """Some socket is open, or some invocation (a message, a $disconnect) has not finished."""
         return bool(self.connections or self._tasks)
 
-    async def shutdown(self, timeout: float = 5) -> None:
-        """Close every socket with 1001 and give in-flight invocations (and the $disconnects) time to finish."""
+    async def shutdown(self) -> None:
+        """Close every socket with 1001 and let in-flight invocations (and the $disconnects, which may wait out a
+        grace period) finish, for at most the longest function timeout the routes declare."""
         await asyncio.gather(
             *(self.close(c, 1001, "Going away") for c in list(self.connections.values())), return_exceptions=True
         )
         if self._tasks:
+            timeout = max(route.timeout_seconds for route in self.routes.values())
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
     # --- messages -------------------------------------------------------------------------------------------------

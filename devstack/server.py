@@ -178,7 +178,7 @@ class LocalStack:
         """Idempotent; safe after a failed start."""
         if self._loop is not None and self._thread is not None:
             try:
-                self._run(self._shutdown(), timeout=30)
+                self._run(self._shutdown(), timeout=60)
             finally:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(timeout=10)
