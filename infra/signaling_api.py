@@ -23,7 +23,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import Config
-from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, ROUTES_BY_KEY, STAGE_NAME, TABLE, Route
+from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, TABLE, Route
 
 LAMBDA_CODE = Path(__file__).resolve().parent.parent / "lambdas"
 # Build and tool leftovers that must not change the asset hash or ship to Lambda.
@@ -39,8 +39,6 @@ POWERTOOLS_LAYER = (
     "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
 )
 
-# The route that hands out TURN credentials, and so the only function that may read the TURN secret.
-TURN_ROUTE = ROUTES_BY_KEY["join"]
 
 # One JSON object per WebSocket event; $context.requestId is required by API Gateway.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -243,11 +241,10 @@ class SignalingApi(Construct):
             environment=environment,
         )
         if route.posts:
-            # Every route that posts to peers also looks them up in the table; $connect (an Origin check) and
-            # $default (explains a malformed message) touch neither.
             self.stage.grant_management_api_access(function)
+        if route.uses_table:
             self.table.grant_read_write_data(function)
-        if turn_secret is not None and route is TURN_ROUTE:
+        if turn_secret is not None and route.reads_turn_secret:
             turn_secret.grant_read(function)
         self.api.add_route(
             route.key,

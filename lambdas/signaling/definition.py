@@ -25,6 +25,8 @@ class Route:
     handler: dotted path of the Lambda handler ("module.function"), or None for a MOCK integration.
     timeout_seconds: the function's timeout ($disconnect waits out the grace period).
     posts: the handler calls the Management API, so its function needs execute-api:ManageConnections.
+    uses_table: the handler reads and writes the table.
+    reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
     """
@@ -32,6 +34,8 @@ class Route:
     key: str
     handler: str | None
     posts: bool = False
+    uses_table: bool = False
+    reads_turn_secret: bool = False
     route_response: bool = False
     mock_response: str | None = None
     timeout_seconds: int = 10
@@ -44,11 +48,17 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("$connect", "signaling.handlers.connect"),
-    Route("$disconnect", "signaling.handlers.disconnect", posts=True, timeout_seconds=DISCONNECT_GRACE_SECONDS + 10),
+    Route(
+        "$disconnect",
+        "signaling.handlers.disconnect",
+        posts=True,
+        uses_table=True,
+        timeout_seconds=DISCONNECT_GRACE_SECONDS + 10,
+    ),
     Route("$default", "signaling.handlers.default", route_response=True),
-    Route("join", "signaling.handlers.join", posts=True, route_response=True),
-    Route("signal", "signaling.handlers.signal", posts=True),
-    Route("leave", "signaling.handlers.leave", posts=True),
+    Route("join", "signaling.handlers.join", posts=True, uses_table=True, reads_turn_secret=True, route_response=True),
+    Route("signal", "signaling.handlers.signal", posts=True, uses_table=True),
+    Route("leave", "signaling.handlers.leave", posts=True, uses_table=True),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
 

@@ -54,11 +54,11 @@ def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, rou
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_only_routes_that_post_to_peers_touch_the_table(template: Template, route: Route) -> None:
+def test_only_routes_that_declare_it_touch_the_table(template: Template, route: Route) -> None:
     (table_id,) = resources(template, "AWS::DynamoDB::Table")
     table_statements = [s for s in _statements(template, route) if any(a.startswith("dynamodb:") for a in actions(s))]
 
-    if route.posts:
+    if route.uses_table:
         (statement,) = table_statements
         assert statement["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
     else:
@@ -86,10 +86,13 @@ def test_functions_write_only_to_their_own_log_group(template: Template, route: 
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_only_the_join_function_may_read_the_turn_secret(configured: Template, route: Route) -> None:
+def test_only_the_function_that_hands_out_turn_credentials_may_read_the_secret(
+    configured: Template, route: Route
+) -> None:
     readers = [s for s in _statements(configured, route) if "secretsmanager:GetSecretValue" in actions(s)]
 
-    if route.key == "join":
+    assert [r.key for r in ROUTES if r.reads_turn_secret] == ["join"]
+    if route.reads_turn_secret:
         (statement,) = readers
         assert text(statement["Resource"]).endswith(":secret:parley/turn-??????")
     else:
