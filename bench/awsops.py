@@ -209,12 +209,12 @@ def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
 def fanout(stack: Any, recorder: Recorder, present: int) -> dict[str, Any]:
     """One join into a room of `present` members: how many `peer-joined` posts the handler had in flight at once."""
     members = []
-    for _ in range(present):
+    for _ in range(present):  # one at a time, so each hears `joined` before anyone else's `peer-joined`
         client = _Client(stack.ws_url)
         client.send({"action": "join", "room": "fanout", "capacity": present + 1})
+        client.expect("joined")
         members.append(client)
     for index, client in enumerate(members):
-        client.expect("joined")
         for _ in range(present - index - 1):
             client.expect("peer-joined")
     # Every member has its `joined` (a route response: the handler has returned) and every `peer-joined`.
