@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import NewPage
 
 TIMEOUT_MS = 15_000
 
@@ -73,3 +77,14 @@ def video_advances(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
         arg=before,
         timeout=timeout_ms,
     )
+
+
+def two_person_call(new_page: NewPage) -> tuple[Page, Page]:
+    """Ada creates a room, Grace opens its link, and both see each other's video."""
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=2)
+    grace = new_page(f"/?room={room}", name="Grace")
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+    remote_videos_playing(grace, 1)
+    return ada, grace

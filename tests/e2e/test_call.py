@@ -12,7 +12,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import NewPage, save_readme_image
-from tests.e2e.helpers import TIMEOUT_MS, create_room, join_room, open_chat, remote_videos_playing, send_chat
+from tests.e2e.helpers import (
+    TIMEOUT_MS,
+    create_room,
+    join_room,
+    open_chat,
+    remote_videos_playing,
+    send_chat,
+    two_person_call,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -20,15 +28,10 @@ pytestmark = pytest.mark.browser
 def test_two_people_see_each_other_chat_and_move_a_file_exactly(
     new_page: NewPage, artifacts: Path, tmp_path: Path
 ) -> None:
-    # Given Ada created a room and Grace opened its link
-    ada = new_page(name="Ada")
-    room = create_room(ada, capacity=2)
-    grace = new_page(f"/?room={room}", name="Grace")
-    join_room(grace)
+    # Given Ada created a room and Grace opened its link, each sees the other's video (two_person_call waits for it)
+    ada, grace = two_person_call(new_page)
 
-    # Then each sees the other's video
-    remote_videos_playing(ada, 1)
-    remote_videos_playing(grace, 1)
+    # Then the call is shown as such, with names
     expect(ada.get_by_test_id("status")).to_have_attribute("data-state", "in-call")
     expect(ada.get_by_test_id("participant-list")).to_contain_text("Grace")
     expect(grace.get_by_test_id("participant-list")).to_contain_text("Ada")

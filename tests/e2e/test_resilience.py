@@ -12,11 +12,9 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     TIMEOUT_MS,
-    create_room,
-    join_room,
     open_chat,
-    remote_videos_playing,
     send_chat,
+    two_person_call,
     video_advances,
 )
 
@@ -41,29 +39,24 @@ def _identity(page: Page) -> dict[str, Any]:
     )
 
 
+_VIDEO_DIRECTION = """() => {
+    const entry = [...parley.call.peers.values()][0];
+    const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+    return t ? t.currentDirection : null;
+}"""
+
+
 def _remote_video_direction(page: Page) -> str | None:
     """currentDirection of our video transceiver toward the (only) remote peer: changes only through negotiation."""
-    return page.evaluate(
-        """() => {
-            const entry = [...parley.call.peers.values()][0];
-            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
-            return t ? t.currentDirection : null;
-        }"""
-    )
+    return page.evaluate(_VIDEO_DIRECTION)
 
 
-def _call(new_page: NewPage) -> tuple[Page, Page]:
-    ada = new_page(name="Ada")
-    room = create_room(ada, capacity=2)
-    grace = new_page(f"/?room={room}", name="Grace")
-    join_room(grace)
-    remote_videos_playing(ada, 1)
-    remote_videos_playing(grace, 1)
-    return ada, grace
+def _wait_for_remote_video_direction(page: Page, direction: str) -> None:
+    page.wait_for_function(f"() => ({_VIDEO_DIRECTION})() === {direction!r}", timeout=TIMEOUT_MS)
 
 
 def test_dropped_signaling_keeps_media_and_recovers(new_page: NewPage, local_stack: Any) -> None:
-    ada, grace = _call(new_page)
+    ada, grace = two_person_call(new_page)
     before = {"ada": _identity(ada), "grace": _identity(grace)}
 
     # When the server closes both signaling sockets
@@ -92,30 +85,16 @@ def test_dropped_signaling_keeps_media_and_recovers(new_page: NewPage, local_sta
     # And renegotiation through the resumed signaling works: Grace stops her camera, then starts it again
     assert _remote_video_direction(ada) == "sendrecv"
     grace.get_by_test_id("camera-button").click()
-    ada.wait_for_function(
-        """() => {
-            const entry = [...parley.call.peers.values()][0];
-            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
-            return t.currentDirection === 'sendonly';
-        }""",
-        timeout=TIMEOUT_MS,
-    )
+    _wait_for_remote_video_direction(ada, "sendonly")
     expect(ada.locator("[data-testid=remote-tile]")).to_have_class("tile remote no-video")
     grace.get_by_test_id("camera-button").click()
-    ada.wait_for_function(
-        """() => {
-            const entry = [...parley.call.peers.values()][0];
-            const t = entry.peer.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
-            return t.currentDirection === 'sendrecv';
-        }""",
-        timeout=TIMEOUT_MS,
-    )
+    _wait_for_remote_video_direction(ada, "sendrecv")
     video_advances(ada)
     expect(ada.locator("[data-testid=remote-tile].no-video")).to_have_count(0)
 
 
 def test_socket_closed_by_the_page_is_resumed(new_page: NewPage) -> None:
-    ada, grace = _call(new_page)
+    ada, grace = two_person_call(new_page)
     peer_id = _identity(grace)["peerId"]
 
     grace.evaluate("() => parley.call.signaling.ws.close()")
@@ -131,7 +110,7 @@ def test_socket_closed_by_the_page_is_resumed(new_page: NewPage) -> None:
 
 
 def test_screen_share_replaces_the_camera_and_comes_back(new_page: NewPage) -> None:
-    ada, grace = _call(new_page)
+    ada, grace = two_person_call(new_page)
     camera_label = grace.evaluate("() => parley.call.camera.label")
 
     outgoing_video_label = """() => {

@@ -6,7 +6,6 @@ import copy
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from devstack.runtime import LambdaContext
 from signaling import handlers, wiring
 from signaling.definition import TABLE
 
@@ -25,21 +25,7 @@ TABLE_NAME = "parley-test"
 ORIGIN = "https://app.example.com"
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "parley-test"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:parley-test"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name: str = "/aws/lambda/parley-test"
-    log_stream_name: str = "2026/11/21/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-CONTEXT = LambdaContext()
+CONTEXT = LambdaContext(function_name="parley-test")
 
 
 def recorded(name: str) -> dict[str, Any]:
