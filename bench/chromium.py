@@ -1,4 +1,8 @@
-"""Debian's Chromium as the browser tests and the call-setup benchmark launch it (see ../shared/FACTS.md)."""
+"""Debian's Chromium as the browser tests and the call-setup benchmark launch it.
+
+The flags keep a headless Chromium quiet on a machine with no outside network (no background requests, no component
+updates, no QUIC), give it fake camera and microphone devices that need no permission prompt, and let WebRTC use
+loopback addresses. Never `playwright install`: the browser is Debian's (`apt-get install chromium`)."""
 
 from __future__ import annotations
 

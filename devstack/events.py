@@ -1,4 +1,4 @@
-"""Lambda proxy events for API Gateway WebSocket routes, shaped like the recorded real ones in shared/aws-events."""
+"""Lambda proxy events for API Gateway WebSocket routes, shaped like the real ones (see tests/events for examples)."""
 
 from __future__ import annotations
 

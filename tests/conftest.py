@@ -1,15 +1,36 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, and the guard that keeps it self-contained."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack.server import LocalStack
+from tests.selfcontained import OutsideReads
 
 StartLocalStack = Callable[..., LocalStack]
+
+OUTSIDE_READS = OutsideReads(Path(__file__).resolve().parents[1])
+sys.addaudithook(OUTSIDE_READS)
+
+
+@pytest.fixture(autouse=True)
+def _self_contained() -> Iterator[None]:
+    """Fails the test during which (its fixtures included) a file from beside the repository was read."""
+    yield
+    read, OUTSIDE_READS.paths[:] = list(OUTSIDE_READS.paths), []
+    assert not read, f"the test read files outside the repository (a fresh clone has none of them): {read[:5]}"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection (imports, module-level code) must not read from beside the repository either."""
+    if OUTSIDE_READS.paths:
+        read = list(OUTSIDE_READS.paths)
+        raise pytest.UsageError(f"collecting the tests read files outside the repository: {read[:5]}")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Handlers under moto, driven by events built from the recorded real API Gateway events in ../shared/aws-events."""
+"""Handlers under moto, driven by events built from the real-shaped API Gateway events in tests/events."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import copy
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,26 +18,25 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from devstack.runtime import LambdaContext
 from signaling import handlers, wiring
 from signaling.definition import TABLE
+from tests import events
 
-EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "aws-events"
 TABLE_NAME = "parley-test"
 ORIGIN = "https://app.example.com"
 
 
 CONTEXT = LambdaContext(function_name="parley-test")
-
-
-def recorded(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+API = {key: events.load("message.json")["requestContext"][key] for key in ("domainName", "stage")}
+"""Where the events say the API is: the handlers derive the Management API endpoint from it."""
+MANAGEMENT_ENDPOINT = f"https://{API['domainName']}/{API['stage']}"
 
 
 class Harness:
     """Sends real-shaped events to the handlers and reads what each socket received from moto's Management API."""
 
     def __init__(self) -> None:
-        self._connect = recorded("connect.json")
-        self._message = recorded("message.json")
-        self._disconnect = recorded("disconnect.json")
+        self._connect = events.load("connect.json")
+        self._message = events.load("message.json")
+        self._disconnect = events.load("disconnect.json")
         self.table = boto3.resource("dynamodb").Table(TABLE_NAME)
         self._read: dict[str, int] = {}
 

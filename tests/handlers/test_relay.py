@@ -8,7 +8,7 @@ from botocore.stub import ANY, Stubber
 
 from signaling import wiring
 
-from .conftest import Harness
+from .conftest import MANAGEMENT_ENDPOINT, Harness
 
 
 @pytest.fixture
@@ -132,8 +132,7 @@ def test_disconnect_of_a_socket_that_never_joined_changes_nothing(aws: Harness, 
 @pytest.fixture
 def stub(aws: Harness) -> Iterator[Stubber]:
     """The Management API client the handlers use, stubbed: moto never answers 410."""
-    endpoint = "https://asasasas.execute-api.us-east-1.amazonaws.com/prod"
-    client = wiring._management(endpoint)
+    client = wiring._management(MANAGEMENT_ENDPOINT)
     with Stubber(client) as stubber:
         yield stubber
 

@@ -13,7 +13,7 @@ from signaling import wiring
 from signaling.logic import Signaling
 from signaling.storage import Storage
 
-from .conftest import Harness
+from .conftest import API, Harness
 
 
 def test_resume_keeps_the_identity_tells_nobody_and_the_old_socket_cannot_remove_it(aws: Harness) -> None:
@@ -73,7 +73,7 @@ def test_after_leaving_the_same_peer_id_joins_afresh(aws: Harness) -> None:
 def _service_sleeping(aws: Harness, during_grace: Callable[[], None]) -> Signaling:
     """The service as the $disconnect handler builds it, with a 10 s grace whose sleep runs `during_grace`."""
     settings = replace(wiring.settings(), disconnect_grace_seconds=10)
-    context = {"domainName": "asasasas.execute-api.us-east-1.amazonaws.com", "stage": "prod"}
+    context = dict(API)
     storage = Storage(boto3.client("dynamodb"), settings.table_name)
     slept: list[float] = []
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -17,8 +16,6 @@ from devstack.server import LocalStack
 from . import echo_handlers
 
 T = TypeVar("T")
-
-AWS_EVENTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "aws-events"
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -49,11 +46,6 @@ def eventually(predicate: Callable[[], T], timeout: float = 5) -> T:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
     return result
-
-
-def recorded_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((AWS_EVENTS / name).read_text())
-    return event
 
 
 def shape(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The events the gateway hands to Lambda have the shapes of the real ones recorded in shared/aws-events."""
+"""The events the gateway hands to Lambda have the shapes of the real ones in tests/events."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import re
 
 from devstack.server import LocalStack
+from tests import events
 
 from . import echo_handlers
-from .conftest import eventually, open_socket, receive_json, recorded_event, run, shape
+from .conftest import eventually, open_socket, receive_json, run, shape
 
 ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
 REQUEST_TIME = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
@@ -29,7 +30,7 @@ def test_connect_without_origin_or_query_has_exactly_the_recorded_shape(echo_sta
     # No User-Agent either, like the recorded non-browser client.
     event = connect_once(echo_stack, user_agent_header=None)
 
-    assert shape(event) == shape(recorded_event("connect.json"))
+    assert shape(event) == shape(events.load("connect.json"))
     context = event["requestContext"]
     assert isinstance(context, dict)
     assert context["routeKey"] == "$connect"
@@ -54,7 +55,7 @@ def test_a_browser_handshake_adds_origin_user_agent_and_query_parameters(echo_st
     origin = f"http://localhost:{echo_stack.port}"
     event = connect_once(echo_stack, "?room=a&tag=1&tag=2", origin=origin, user_agent_header="Mozilla/5.0 test")
 
-    expected = shape(recorded_event("connect.json"))
+    expected = shape(events.load("connect.json"))
     expected["headers"] |= {"Origin": "str", "User-Agent": "str"}
     expected["multiValueHeaders"] |= {"Origin": ["str"], "User-Agent": ["str"]}
     expected["queryStringParameters"] = {"room": "str", "tag": "str"}
@@ -79,8 +80,8 @@ def test_message_events_have_the_recorded_shapes(echo_stack: LocalStack) -> None
     run(scenario())
 
     routed, default = echo_handlers.events("echo")[0], echo_handlers.events("$default")[0]
-    assert shape(routed) == shape(recorded_event("message.json"))
-    assert shape(default) == shape(recorded_event("message-default-route.json"))
+    assert shape(routed) == shape(events.load("message.json"))
+    assert shape(default) == shape(events.load("message-default-route.json"))
     assert routed["body"] == '{"action": "echo", "n": 1}'
     assert default["body"] == '{\r\n\t"a": 1\r\n}'
     for event in (routed, default):
@@ -95,11 +96,11 @@ def test_each_event_of_a_connection_repeats_its_id_and_connected_at(echo_stack: 
     connect = connect_once(echo_stack)
     conn = connect["requestContext"]["connectionId"]  # type: ignore[index]
 
-    events = eventually(lambda: echo_handlers.events(connection_id=conn) if echo_handlers.events("$disconnect") else [])
+    seen = eventually(lambda: echo_handlers.events(connection_id=conn) if echo_handlers.events("$disconnect") else [])
 
-    assert [e["requestContext"]["routeKey"] for e in events] == ["$connect", "echo", "$disconnect"]
-    assert len({e["requestContext"]["connectedAt"] for e in events}) == 1
-    assert len({e["requestContext"]["requestId"] for e in events}) == 3
+    assert [e["requestContext"]["routeKey"] for e in seen] == ["$connect", "echo", "$disconnect"]
+    assert len({e["requestContext"]["connectedAt"] for e in seen}) == 1
+    assert len({e["requestContext"]["requestId"] for e in seen}) == 3
 
 
 def test_disconnect_has_the_recorded_shape_and_the_client_close_code(echo_stack: LocalStack) -> None:
@@ -110,7 +111,7 @@ def test_disconnect_has_the_recorded_shape_and_the_client_close_code(echo_stack:
     run(scenario())
     event = eventually(lambda: echo_handlers.events("$disconnect"))[0]
 
-    expected = shape(recorded_event("disconnect.json"))
+    expected = shape(events.load("disconnect.json"))
     expected["requestContext"]["identity"]["userAgent"] = "str"
     assert shape(event) == expected
     assert event["requestContext"]["eventType"] == "DISCONNECT"
@@ -128,7 +129,7 @@ def test_a_close_frame_without_a_code_is_reported_as_1005(echo_stack: LocalStack
     context = eventually(lambda: echo_handlers.events("$disconnect"))[0]["requestContext"]
 
     assert context["disconnectStatusCode"] == 1005
-    assert context["disconnectReason"] == recorded_event("disconnect.json")["requestContext"]["disconnectReason"]
+    assert context["disconnectReason"] == events.load("disconnect.json")["requestContext"]["disconnectReason"]
 
 
 def test_a_binary_frame_goes_to_default_base64_encoded(echo_stack: LocalStack) -> None:
