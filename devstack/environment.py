@@ -36,6 +36,13 @@ class HandlerEnvironment:
     def get(self, name: str) -> str:
         return self._values[name]
 
+    def set(self, name: str, value: str) -> None:
+        """A value known only once the stack runs (a queue's URL), unless the caller's overrides name it."""
+        self._values.setdefault(name, value)
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = self._values[name]
+        _reset_handler_wiring()
+
     def apply(self) -> None:
         for name, value in self._values.items():
             self._saved.setdefault(name, os.environ.get(name))

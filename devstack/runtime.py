@@ -11,14 +11,25 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-from signaling.definition import Route
+from typing import Any, Protocol
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 FUNCTION_TIMEOUT_SECONDS = 29.0
 """API Gateway's integration timeout; nothing a handler does past it reaches the caller."""
+
+
+class Function(Protocol):
+    """What the invoker needs to know of a function: a WebSocket route or a queue consumer (signaling.definition)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def handler(self) -> str | None: ...
+
+    @property
+    def function_id(self) -> str: ...
 
 
 class IntegrationTimeout(Exception):
@@ -75,7 +86,7 @@ class Invoker:
         for name in dotted:
             self._pool.submit(self.resolve, name)
 
-    async def invoke(self, route: Route, event: dict[str, Any]) -> Any:
+    async def invoke(self, route: Function, event: dict[str, Any]) -> Any:
         """The handler's return value; raises what the handler raised, or IntegrationTimeout."""
         dotted = route.handler
         if dotted is None:

@@ -20,9 +20,18 @@ from devstack.dynamodb import EmbeddedDynamoDB
 from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
+from devstack.queues import EventSourceMapping, create_queue
 from devstack.runtime import Invoker
 from devstack.traffic import Traffic
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, ROUTES, Route
+from signaling.definition import (
+    CONNECTION_MAX_SECONDS,
+    GRACE_QUEUE,
+    IDLE_TIMEOUT_SECONDS,
+    MAX_MESSAGE_BYTES,
+    ROUTES,
+    QueueSpec,
+    Route,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -53,7 +62,11 @@ class LocalStack:
         routes: Iterable[Route] = ROUTES,
         frontend: Path = FRONTEND,
         workers: int = 32,
+        grace_queue: QueueSpec = GRACE_QUEUE,
+        redeliver: float = 0.01,
     ) -> None:
+        """redeliver: the share of processed queue messages delivered a second time (SQS delivers at least once;
+        1% keeps the consumers' idempotency exercised in every run, tests set 0 or 1 to decide)."""
         self.host = host
         self.port = port
         self.frontend = frontend
@@ -68,6 +81,10 @@ class LocalStack:
             max_connection_time=max_connection_time,
         )
         self._overrides = dict(env or {})
+        self._grace_queue = grace_queue
+        self._redeliver = redeliver
+        self.grace_mapping: EventSourceMapping | None = None
+        self._mapping_task: asyncio.Task[None] | None = None
         self._environment: HandlerEnvironment | None = None
         self._dynamodb: EmbeddedDynamoDB | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -113,11 +130,20 @@ class LocalStack:
         return self._on_loop(lambda: [cid for cid, c in self.gateway.connections.items() if c.open])
 
     def wait_idle(self, timeout: float = 10) -> None:
-        """Wait until no socket is open and every invocation, $disconnect included, has finished."""
+        """Wait until no socket is open, every invocation ($disconnect included) has finished and no grace period
+        is running (its queue message is delivered and settled)."""
         deadline = time.monotonic() + timeout
-        while self._on_loop(lambda: self.gateway.busy):
+        while self._on_loop(lambda: self.gateway.busy) or (self.grace_mapping and self.grace_mapping.pending()):
             if time.monotonic() > deadline:
                 raise TimeoutError("the local stack is still busy")
+            time.sleep(0.01)
+
+    def wait_queues_settled(self, timeout: float = 30) -> None:
+        """Wait until every queued message (grace periods still running included) is delivered and settled."""
+        deadline = time.monotonic() + timeout
+        while self.grace_mapping is not None and self.grace_mapping.pending():
+            if time.monotonic() > deadline:
+                raise TimeoutError("queue messages are still pending")
             time.sleep(0.01)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
@@ -153,7 +179,13 @@ class LocalStack:
             passthrough_url=f"http://{self.host}:{self.port}/",
         )
         self._dynamodb.start()
-        self.invoker.warm([route.handler for route in self.gateway.routes.values() if route.handler])
+        region = self._environment.get("AWS_DEFAULT_REGION")
+        sqs = boto3.client("sqs", region_name=region)
+        queue = create_queue(sqs, self._grace_queue, f"{self._environment.get('TABLE_NAME')}-{self._grace_queue.key}")
+        self._environment.set("GRACE_QUEUE_URL", queue.url)
+        self.grace_mapping = EventSourceMapping(self._grace_queue, sqs, queue, region, redeliver=self._redeliver)
+        handlers = [route.handler for route in self.gateway.routes.values() if route.handler]
+        self.invoker.warm([*handlers, self._grace_queue.handler])
 
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -173,6 +205,9 @@ class LocalStack:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
+        mapping, spec = self.grace_mapping, self._grace_queue
+        if mapping is not None:
+            self._mapping_task = asyncio.create_task(mapping.run(lambda event: self.invoker.invoke(spec, event)))
 
     def stop(self) -> None:
         """Idempotent; safe after a failed start."""
@@ -197,6 +232,13 @@ class LocalStack:
 
     async def _shutdown(self) -> None:
         await self.gateway.shutdown()
+        # Grace periods still running end with the stack (their seats vanish with the embedded table); batches
+        # already delivered finish first.
+        if self.grace_mapping is not None:
+            await self.grace_mapping.stop(timeout=self._grace_queue.timeout_seconds)
+        if self._mapping_task is not None:
+            self._mapping_task.cancel()
+            await asyncio.gather(self._mapping_task, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
 

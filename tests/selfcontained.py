@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ class OutsideReads:
     user's machine. Dot-folders beside it (~/.aws, ~/.cache when the checkout is in a home folder) are the user's
     configuration, not project files. `.ci/run` goes further and runs the suite in a clone with nothing beside it."""
 
-    def __init__(self, repository: Path) -> None:
+    def __init__(self, repository: Path, temporary: str | None = None) -> None:
         self._repository = str(repository)
         self._beside = str(repository.parent)
+        # A checkout right in /tmp has the tools' scratch files (jsii, pytest's tmp_path) as its siblings.
+        self._temporary = os.path.realpath(temporary or tempfile.gettempdir())
         self.paths: list[str] = []
 
     def __call__(self, event: str, args: tuple[Any, ...]) -> None:
@@ -33,6 +36,6 @@ class OutsideReads:
             return False  # the checkout sits at the file system's root: it has no siblings to guard against
         if path == self._repository or path.startswith(self._repository + os.sep):
             return False
-        if not path.startswith(self._beside + os.sep):
+        if not path.startswith(self._beside + os.sep) or path.startswith(self._temporary + os.sep):
             return False
         return not path[len(self._beside) + 1 :].startswith(".")

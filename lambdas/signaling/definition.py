@@ -5,6 +5,8 @@ Standard library only: the CDK app and the local stack import this without pulli
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +16,13 @@ PING_RESPONSE = '{"type":"pong"}'
 """What the MOCK `ping` route answers, without invoking Lambda."""
 
 DISCONNECT_GRACE_SECONDS = 10
-"""How long $disconnect holds a seat before freeing it, so that a client whose socket was closed (the 2-hour limit,
-the idle timeout, a network drop) can resume without the others hearing anything. `leave` frees it at once."""
+"""How long a seat is held after its socket closed without `leave`, so that a client whose socket was closed (the
+2-hour limit, the idle timeout, a network drop) can resume without the others hearing anything. `leave` frees it at
+once. Nothing waits it out: $disconnect enqueues a message delayed by this much (GRACE_QUEUE), and the seat is freed
+when it is delivered, unless a resume or a `leave` came first."""
+
+MAX_QUEUE_DELAY_SECONDS = 900
+"""SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
 
 @dataclass(frozen=True)
@@ -23,10 +30,11 @@ class Route:
     """One WebSocket route.
 
     handler: dotted path of the Lambda handler ("module.function"), or None for a MOCK integration.
-    timeout_seconds: the function's timeout ($disconnect waits out the grace period).
+    timeout_seconds: the function's timeout.
     posts: the handler calls the Management API, so its function needs execute-api:ManageConnections.
     uses_table: the handler reads and writes the table.
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
+    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
     """
@@ -36,6 +44,7 @@ class Route:
     posts: bool = False
     uses_table: bool = False
     reads_turn_secret: bool = False
+    enqueues_grace: bool = False
     route_response: bool = False
     mock_response: str | None = None
     timeout_seconds: int = 10
@@ -48,13 +57,8 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("$connect", "signaling.handlers.connect"),
-    Route(
-        "$disconnect",
-        "signaling.handlers.disconnect",
-        posts=True,
-        uses_table=True,
-        timeout_seconds=DISCONNECT_GRACE_SECONDS + 10,
-    ),
+    # Posts only when the grace period is configured to 0 (it then frees the seat at once).
+    Route("$disconnect", "signaling.handlers.disconnect", posts=True, uses_table=True, enqueues_grace=True),
     Route("$default", "signaling.handlers.default", route_response=True),
     Route("join", "signaling.handlers.join", posts=True, uses_table=True, reads_turn_secret=True, route_response=True),
     Route("signal", "signaling.handlers.signal", posts=True, uses_table=True),
@@ -63,6 +67,67 @@ ROUTES: tuple[Route, ...] = (
 )
 
 ROUTES_BY_KEY: dict[str, Route] = {route.key: route for route in ROUTES}
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS standard queue consumed by one function through a Lambda event source mapping, with a dead-letter
+    queue. The CDK stack deploys it from this, and the local stack emulates it (devstack/queues.py) from the same
+    values.
+
+    handler: the consumer ("module.function"); it reports partial batch failures (ReportBatchItemFailures).
+    batch_size: at most this many messages per invocation.
+    max_concurrency: at most this many invocations at once (the event source mapping's MaximumConcurrency): a
+        burst of disconnects can never take Lambda concurrency from `join` and `signal`.
+    visibility_timeout_seconds: a received message is hidden this long before it is delivered again; AWS advises
+        at least six times the consumer's timeout, so a retry never overlaps the invocation still working on it.
+    max_receive_count: a message received this often without being deleted moves to the dead-letter queue.
+    retention_seconds: an undelivered message is dropped after this long (every seat it could free has expired by
+        then: seats live at most a connection's 2 hours).
+    """
+
+    key: str
+    handler: str
+    posts: bool = True
+    """The consumer calls the Management API (as a Route's `posts`)."""
+    uses_table: bool = True
+    batch_size: int = 10
+    max_concurrency: int = 10
+    timeout_seconds: int = 30
+    visibility_timeout_seconds: int = 180
+    max_receive_count: int = 5
+    retention_seconds: int = 2 * 60 * 60
+    dead_letter_retention_seconds: int = 14 * 24 * 60 * 60
+
+    @property
+    def function_id(self) -> str:
+        """A construct id for the consumer's function, e.g. "disconnect-grace" -> "DisconnectGrace"."""
+        return self.key.title().replace("-", "")
+
+    def create_queue_requests(self, name: str) -> tuple[dict[str, Any], Callable[[str], dict[str, Any]]]:
+        """SQS CreateQueue arguments for the dead-letter queue, and a function of the dead-letter queue's ARN giving
+        those of the queue itself (the local stack and the tests create them this way)."""
+        dead_letter = {
+            "QueueName": f"{name}-dlq",
+            "Attributes": {"MessageRetentionPeriod": str(self.dead_letter_retention_seconds)},
+        }
+
+        def queue(dead_letter_arn: str) -> dict[str, Any]:
+            redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": self.max_receive_count}
+            return {
+                "QueueName": name,
+                "Attributes": {
+                    "VisibilityTimeout": str(self.visibility_timeout_seconds),
+                    "MessageRetentionPeriod": str(self.retention_seconds),
+                    "RedrivePolicy": json.dumps(redrive),
+                },
+            }
+
+        return dead_letter, queue
+
+
+GRACE_QUEUE = QueueSpec("disconnect-grace", "signaling.consumers.grace_expired")
+"""Messages "the grace period of socket X is over", each delayed by the grace period when $disconnect sends it."""
 
 
 @dataclass(frozen=True)

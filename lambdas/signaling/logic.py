@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from signaling.definition import CONNECTION_MAX_SECONDS, MAX_MESSAGE_BYTES
 from signaling.errors import (
@@ -33,6 +33,12 @@ from signaling.storage import ConnectionTaken, Contended, Member, Peer, PeerIdTa
 LeaveReason = Literal["left", "disconnected", "gone"]
 
 
+class GraceTimer(Protocol):
+    """Calls Signaling.grace_over(conn) once `delay_seconds` have passed (signaling.grace.GraceQueue in AWS)."""
+
+    def start(self, conn: str, delay_seconds: int) -> None: ...
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -52,16 +58,16 @@ class Signaling:
         sender: Sender,
         settings: Settings,
         *,
+        grace: GraceTimer | None = None,
         turn_secret: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._storage = storage
         self._sender = sender
         self._settings = settings
+        self._grace = grace
         self._turn_secret = turn_secret
         self._clock = clock
-        self._sleep = sleep
 
     # --- join -------------------------------------------------------------------------------------------------
 
@@ -212,12 +218,22 @@ class Signaling:
 
     def disconnect(self, conn: str) -> None:
         """A socket closed. Its seat is held for the grace period, so that a client which reconnects (the socket hit
-        the 2-hour limit or the idle timeout, or the network dropped) resumes without anyone hearing a thing. A
-        resume deletes this socket's record; if it is still there afterwards, the peer is gone."""
+        the 2-hour limit or the idle timeout, or the network dropped) resumes without anyone hearing a thing: a
+        timer starts, and returns at once. A resume deletes this socket's record; if the record is still there when
+        the timer fires (grace_over), the peer is gone."""
         if self._storage.connection(conn) is None:
             return  # never joined, left, or already replaced by a resume
-        if self._settings.disconnect_grace_seconds > 0:
-            self._sleep(self._settings.disconnect_grace_seconds)
+        grace = self._settings.disconnect_grace_seconds
+        if grace > 0:
+            if self._grace is None:
+                raise Internal("No grace timer is configured.")
+            self._grace.start(conn, grace)
+            return
+        self.leave(conn, reason="disconnected")
+
+    def grace_over(self, conn: str) -> None:
+        """The grace period of a closed socket ended: free its seat unless a resume or a `leave` came first. Safe to
+        call any number of times: the removal is conditional on the seat still being this socket's."""
         self.leave(conn, reason="disconnected")
 
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from signaling.definition import DISCONNECT_GRACE_SECONDS
+from signaling.definition import DISCONNECT_GRACE_SECONDS, MAX_QUEUE_DELAY_SECONDS
 
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 
@@ -32,7 +32,10 @@ class Settings:
     """A TURN shared secret given directly (local use). In AWS, turn_secret_arn names a Secrets Manager secret."""
     turn_secret_arn: str | None = None
     turn_ttl_seconds: int = 24 * 60 * 60
-    disconnect_grace_seconds: float = DISCONNECT_GRACE_SECONDS
+    disconnect_grace_seconds: int = DISCONNECT_GRACE_SECONDS
+    """0 frees a seat as soon as its socket closes; more needs grace_queue_url."""
+    grace_queue_url: str | None = None
+    """The SQS queue whose delayed messages end grace periods (signaling.definition.GRACE_QUEUE)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -51,6 +54,7 @@ class Settings:
             turn_secret_arn=env.get("TURN_SECRET_ARN") or None,
             turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
             disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
+            grace_queue_url=env.get("GRACE_QUEUE_URL", "").strip() or None,
         )
         if settings.max_capacity < settings.default_capacity:
             raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
@@ -81,16 +85,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _grace(raw: str) -> float:
+def _grace(raw: str) -> int:
     if not raw.strip():
         return DISCONNECT_GRACE_SECONDS
     try:
-        value = float(raw)
+        value = int(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be a number, got {raw!r}") from exc
-    if not 0 <= value <= DISCONNECT_GRACE_SECONDS:
-        # The $disconnect function's timeout is sized for the declared grace period, not more.
-        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be between 0 and {DISCONNECT_GRACE_SECONDS}")
+        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be a whole number of seconds, got {raw!r}") from exc
+    if not 0 <= value <= MAX_QUEUE_DELAY_SECONDS:
+        # The grace period is an SQS message delay (DelaySeconds), which goes up to 15 minutes.
+        raise ConfigurationError(f"DISCONNECT_GRACE_SECONDS must be between 0 and {MAX_QUEUE_DELAY_SECONDS}")
     return value
 
 

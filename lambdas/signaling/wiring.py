@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from signaling.grace import GraceQueue
 from signaling.logic import Signaling
 from signaling.sender import Sender
 from signaling.settings import Settings
@@ -19,6 +20,7 @@ from signaling.storage import Storage
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 _FANOUT = 16  # concurrent posts per invocation; also the HTTP pool size of the Management API client
 _CLIENT_CONFIG = Config(
@@ -38,6 +40,11 @@ def settings() -> Settings:
 @functools.cache
 def _dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
+@functools.cache
+def _sqs() -> SQSClient:
+    return boto3.client("sqs", config=_CLIENT_CONFIG)
 
 
 @functools.cache
@@ -74,10 +81,16 @@ def sender(request_context: dict[str, Any]) -> Sender:
 
 def service(request_context: dict[str, Any]) -> Signaling:
     config = settings()
-    return Signaling(Storage(_dynamodb(), config.table_name), sender(request_context), config, turn_secret=_turn_secret)
+    return Signaling(
+        Storage(_dynamodb(), config.table_name),
+        sender(request_context),
+        config,
+        grace=GraceQueue(_sqs, config.grace_queue_url, request_context),
+        turn_secret=_turn_secret,
+    )
 
 
 def reset() -> None:
     """Forget configuration and clients (after the environment changed: tests, the local stack)."""
-    for cached in (settings, _dynamodb, _management, _pool, _turn_secret):
+    for cached in (settings, _dynamodb, _sqs, _management, _pool, _turn_secret):
         cached.cache_clear()

@@ -14,13 +14,16 @@ import pytest
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
 
+from devstack.queues import EventSourceMapping, LocalQueue, create_queue
 from devstack.runtime import LambdaContext
-from signaling import handlers, wiring
-from signaling.definition import TABLE
+from signaling import consumers, handlers, wiring
+from signaling.definition import GRACE_QUEUE, TABLE
 from tests import events
 
 TABLE_NAME = "parley-test"
+GRACE_QUEUE_NAME = "parley-test-grace"
 ORIGIN = "https://app.example.com"
 
 
@@ -33,7 +36,9 @@ MANAGEMENT_ENDPOINT = f"https://{API['domainName']}/{API['stage']}"
 class Harness:
     """Sends real-shaped events to the handlers and reads what each socket received from moto's Management API."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace_queue: LocalQueue) -> None:
+        self.grace_queue = grace_queue
+        self.grace = EventSourceMapping(GRACE_QUEUE, boto3.client("sqs"), grace_queue, "us-east-1")
         self._connect = events.load("connect.json")
         self._message = events.load("message.json")
         self._disconnect = events.load("disconnect.json")
@@ -77,6 +82,39 @@ class Harness:
         event = self._context(copy.deepcopy(self._disconnect), conn, "$disconnect")
         return handlers.disconnect(event, CONTEXT)
 
+    def grace_periods(self) -> list[tuple[dict[str, Any], float]]:
+        """The grace periods running: each queued message's body and the delay it was sent with, in seconds."""
+        return [
+            (json.loads(message.body), (message.delayed_until - message.sent_timestamp) / 1000)
+            for message in self._moto_grace_queue()._messages
+        ]
+
+    def end_grace_periods(self, *, redeliver: float = 0.0) -> list[dict[str, Any] | Exception]:
+        """As if every grace period running had passed: the delayed messages fall due, and the event source
+        mapping hands them, batch by batch, to the consumer function. What each invocation returned or raised.
+
+        redeliver: the share of processed messages delivered once more (SQS delivers at least once)."""
+        for message in self._moto_grace_queue()._messages:
+            message.delayed_until = 0  # moto keeps the delay on the message; nothing else reads the clock
+        self.grace.redeliver = redeliver
+        responses: list[dict[str, Any] | Exception] = []
+
+        def consume(event: dict[str, Any]) -> dict[str, Any]:
+            try:
+                response = consumers.grace_expired(event, CONTEXT)
+            except Exception as exc:
+                responses.append(exc)
+                raise
+            responses.append(response)
+            return response
+
+        while self.grace.poll_once(consume):
+            pass
+        return responses
+
+    def _moto_grace_queue(self) -> Any:
+        return sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[GRACE_QUEUE_NAME]
+
     def inbox(self, conn: str) -> list[dict[str, Any]]:
         """Messages posted to `conn` since the last call (moto concatenates them; JSON objects split cleanly)."""
         backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
@@ -105,18 +143,20 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "Parley",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "DISCONNECT_GRACE_SECONDS": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MANAGEMENT_API_ENDPOINT", raising=False)
+    for name in ("MANAGEMENT_API_ENDPOINT", "DISCONNECT_GRACE_SECONDS", "GRACE_QUEUE_URL"):
+        monkeypatch.delenv(name, raising=False)  # the deployed defaults: a 10 s grace period
     return values
 
 
 @pytest.fixture
-def aws(env: dict[str, str]) -> Iterator[Harness]:
+def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     with mock_aws():
         boto3.client("dynamodb").create_table(**TABLE.create_table_request(TABLE_NAME))
+        grace_queue = create_queue(boto3.client("sqs"), GRACE_QUEUE, GRACE_QUEUE_NAME)
+        monkeypatch.setenv("GRACE_QUEUE_URL", grace_queue.url)
         wiring.reset()
-        yield Harness()
+        yield Harness(grace_queue)
         wiring.reset()

@@ -102,6 +102,7 @@ def test_leave_tells_the_others_and_a_second_leave_is_not_joined(aws: Harness, p
 def test_the_last_member_leaving_removes_every_record(aws: Harness, pair: tuple[str, str]) -> None:
     aws.send("connB=", {"action": "leave"})
     aws.disconnect("connA=")
+    aws.end_grace_periods()
 
     assert aws.items() == []
 
@@ -112,10 +113,13 @@ def test_a_seat_freed_by_leave_admits_a_newcomer(aws: Harness, pair: tuple[str, 
     assert aws.join("connC=")["type"] == "joined"
 
 
-def test_disconnect_tells_the_others_and_frees_the_seat(aws: Harness, pair: tuple[str, str]) -> None:
+def test_disconnect_tells_the_others_and_frees_the_seat_after_the_grace_period(
+    aws: Harness, pair: tuple[str, str]
+) -> None:
     a, _ = pair
 
     assert aws.disconnect("connA=")["statusCode"] == 200
+    aws.end_grace_periods()
 
     assert aws.inbox("connB=") == [{"type": "peer-left", "peerId": a, "reason": "disconnected"}]
     assert aws.join("connC=")["type"] == "joined"
@@ -127,6 +131,7 @@ def test_disconnect_of_a_socket_that_never_joined_changes_nothing(aws: Harness, 
     assert aws.disconnect("connNever=")["statusCode"] == 200
 
     assert aws.items() == before
+    assert aws.grace_periods() == []
 
 
 @pytest.fixture

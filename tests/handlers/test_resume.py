@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
 from urllib.parse import quote
 
-import boto3
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from signaling import wiring
-from signaling.logic import Signaling
-from signaling.storage import Storage
-
-from .conftest import API, Harness
+from .conftest import Harness
 
 
 def test_resume_keeps_the_identity_tells_nobody_and_the_old_socket_cannot_remove_it(aws: Harness) -> None:
@@ -68,46 +60,3 @@ def test_after_leaving_the_same_peer_id_joins_afresh(aws: Harness) -> None:
     assert again["token"] != b["token"]
     assert aws.inbox("connA=") == [{"type": "peer-joined", "peerId": b["peerId"], "name": ""}]
     assert again["peers"] == [{"peerId": a["peerId"], "name": ""}]
-
-
-def _service_sleeping(aws: Harness, during_grace: Callable[[], None]) -> Signaling:
-    """The service as the $disconnect handler builds it, with a 10 s grace whose sleep runs `during_grace`."""
-    settings = replace(wiring.settings(), disconnect_grace_seconds=10)
-    context = dict(API)
-    storage = Storage(boto3.client("dynamodb"), settings.table_name)
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        during_grace()
-
-    service = Signaling(storage, wiring.sender(context), settings, sleep=sleep)
-    service.slept = slept  # type: ignore[attr-defined]
-    return service
-
-
-def test_a_socket_closed_before_its_resume_keeps_its_seat_through_the_grace_period(aws: Harness) -> None:
-    a = aws.join("connA=")
-    b = aws.join("connB=")
-    aws.inbox("connA=")
-    resumed: dict[str, Any] = {}
-    service = _service_sleeping(aws, lambda: resumed.update(aws.join("connB2=", peerId=b["peerId"], token=b["token"])))
-
-    service.disconnect("connB=")  # $disconnect arrives first (the server closed the socket), then B resumes
-
-    assert service.slept == [10]  # type: ignore[attr-defined]
-    assert resumed["resumed"] is True
-    assert aws.inbox("connA=") == []
-    aws.send("connA=", {"action": "signal", "to": b["peerId"], "data": {"seq": 3}})
-    assert aws.inbox("connB2=") == [{"type": "signal", "from": a["peerId"], "data": {"seq": 3}}]
-
-
-def test_a_socket_not_resumed_within_the_grace_period_is_removed(aws: Harness) -> None:
-    aws.join("connA=")
-    b = aws.join("connB=")
-    aws.inbox("connA=")
-    service = _service_sleeping(aws, lambda: None)
-
-    service.disconnect("connB=")
-
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "disconnected"}]

@@ -59,6 +59,15 @@ class Client:
         self.send({"action": "ping"})
         return self.recv() == {"type": "pong"}
 
+    def heard_nothing(self) -> bool:
+        """True if nothing arrived since the last message read: a ping's pong is the next frame. Frames reach a
+        socket in the order the gateway sends them, so anything posted before the ping was sent comes first."""
+        self.send({"action": "ping"})
+        message = self.recv()
+        if message != {"type": "pong"}:
+            raise AssertionError(f"unexpected message: {message!r}")
+        return True
+
     def close(self) -> None:
         self._exit.close()
 

@@ -169,7 +169,25 @@ def test_a_socket_the_server_closed_resumes_within_the_grace_period_silently(cli
     resumed = b2.join("closed", peerId=b.peer_id, token=b.token)
 
     assert resumed["resumed"] is True
-    assert a.silent(within=1.5)  # past the grace period: no peer-left, no peer-joined
+    local_stack.wait_queues_settled()  # the grace period is over and its message settled
+    assert a.heard_nothing()  # no peer-left, no peer-joined
+
+
+def test_a_socket_closed_without_leave_is_announced_once_after_the_grace_period(clients: Any, local_stack: Any) -> None:
+    a, b = clients(), clients()
+    a.join("twice")
+    b.join("twice")
+    a.expect("peer-joined")
+    closed = time.monotonic()
+    b.close()
+
+    left = a.expect("peer-left")
+    waited = time.monotonic() - closed
+    local_stack.wait_queues_settled()  # this stack delivers every grace message twice
+
+    assert left == {"type": "peer-left", "peerId": b.peer_id, "reason": "disconnected"}
+    assert waited >= 1.0  # not before the grace period
+    assert a.heard_nothing()
 
 
 def test_resume_with_a_wrong_token_is_refused(clients: Any) -> None:

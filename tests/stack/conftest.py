@@ -77,4 +77,6 @@ def _fresh_records() -> None:
     if running is not None:
         running.wait_idle()
     echo_handlers.EVENTS.clear()
+    echo_handlers.BATCHES.clear()
+    echo_handlers.CONCURRENCY.clear()
     echo_handlers.RELEASE.clear()

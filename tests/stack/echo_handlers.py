@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from signaling.definition import PING_RESPONSE, Route
+from signaling.definition import PING_RESPONSE, QueueSpec, Route
 
 EVENTS: list[dict[str, Any]] = []
 """Every event any handler here received, in arrival order (list.append is atomic under the GIL)."""
@@ -38,6 +38,40 @@ def routes() -> tuple[Route, ...]:
         route("claim", "claim", route_response=True),
         Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
     )
+
+
+def queue(**options: Any) -> QueueSpec:
+    """A queue whose consumer is `consume`, with QueueSpec's options (batch_size, max_concurrency, ...)."""
+    return QueueSpec("echo-queue", f"{__name__}.consume", **options)
+
+
+BATCHES: list[dict[str, Any]] = []
+"""Every SQS event `consume` received, in arrival order."""
+
+CONCURRENCY: list[int] = []
+"""How many `consume` invocations were running, sampled as each one started."""
+_active = [0]
+_active_lock = threading.Lock()
+
+
+def consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A queue consumer: a record whose body is "fail" is reported as failed, "raise" fails the whole batch, and
+    "wait" blocks until `release` (to see how many batches run at once)."""
+    BATCHES.append(event)
+    bodies = [record["body"] for record in event["Records"]]
+    with _active_lock:
+        _active[0] += 1
+        CONCURRENCY.append(_active[0])
+    try:
+        if "raise" in bodies:
+            raise RuntimeError("failing the whole batch on purpose")
+        if "wait" in bodies:
+            RELEASE.wait(timeout=10)
+    finally:
+        with _active_lock:
+            _active[0] -= 1
+    failed = [record["messageId"] for record in event["Records"] if record["body"] == "fail"]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def events(route_key: str | None = None, connection_id: str | None = None) -> list[dict[str, Any]]:

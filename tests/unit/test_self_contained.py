@@ -6,9 +6,12 @@ from pathlib import Path
 
 from tests.selfcontained import OutsideReads
 
+ELSEWHERE = "/var/empty/parley-tmp"
+"""The temporary folder the guard is told of, where these tests' tmp_path is not (it is in the real one)."""
+
 
 def _reads(tmp_path: Path, *paths: Path) -> list[str]:
-    guard = OutsideReads(tmp_path / "parley")
+    guard = OutsideReads(tmp_path / "parley", temporary=ELSEWHERE)
     for path in paths:
         guard("open", (str(path), "r", 0))
     return guard.paths
@@ -21,7 +24,7 @@ def test_a_read_from_a_sibling_of_the_checkout_is_recorded(tmp_path: Path) -> No
 
 
 def test_a_listing_of_a_sibling_is_recorded(tmp_path: Path) -> None:
-    guard = OutsideReads(tmp_path / "parley")
+    guard = OutsideReads(tmp_path / "parley", temporary=ELSEWHERE)
 
     guard("os.listdir", (str(tmp_path / "shared"),))
 
@@ -46,8 +49,17 @@ def test_dot_folders_beside_the_checkout_are_the_users_configuration(tmp_path: P
 
 
 def test_file_descriptors_are_not_paths(tmp_path: Path) -> None:
-    guard = OutsideReads(tmp_path / "parley")
+    guard = OutsideReads(tmp_path / "parley", temporary=ELSEWHERE)
 
     guard("open", (3, "r", 0))
+
+    assert guard.paths == []
+
+
+def test_scratch_files_in_the_temporary_folder_are_not_project_files(tmp_path: Path) -> None:
+    # A checkout right in the temporary folder: jsii and pytest write their scratch files beside it.
+    guard = OutsideReads(tmp_path / "parley", temporary=str(tmp_path))
+
+    guard("open", (str(tmp_path / "jsii-kernel-abc" / "lib.js"), "r", 0))
 
     assert guard.paths == []

@@ -49,7 +49,9 @@ def test_every_setting_is_read_from_the_environment() -> None:
         ({"TABLE_NAME": "t", "ICE_SERVERS": "{"}, "ICE_SERVERS"),
         ({"TABLE_NAME": "t", "ICE_SERVERS": '[{"url": "stun:x"}]'}, "ICE_SERVERS"),
         ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "soon"}, "DISCONNECT_GRACE_SECONDS"),
-        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "11"}, "DISCONNECT_GRACE_SECONDS"),
+        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "901"}, "DISCONNECT_GRACE_SECONDS"),
+        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "-1"}, "DISCONNECT_GRACE_SECONDS"),
+        ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "2.5"}, "DISCONNECT_GRACE_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_at_startup(env: dict[str, str], complaint: str) -> None:
