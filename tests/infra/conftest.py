@@ -35,7 +35,7 @@ CONFIGURED: dict[str, Any] = {
     "retainTable": "true",
     "domainName": "call.example.com",
     "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
-    "powertoolsLayerVersion": "40",
+    "powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:parley-powertools:3",
 }
 
 
