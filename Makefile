@@ -1,5 +1,5 @@
 # The commands the README names. `make dev` installs only what the local stack needs; `make test` adds the
-# test and infrastructure packages, Debian's chromium and the pinned CDK CLI, then runs lint and the whole suite.
+# test and infrastructure packages, Debian's chromium, the pinned CDK CLI and Node 22, then runs lint and the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 PORT ?= 8000
