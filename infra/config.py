@@ -8,6 +8,7 @@ docs/deploy.md documents every key; tests check that cdk.json's values equal the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -39,6 +40,8 @@ _RETENTION = {
 }
 LOG_RETENTION_DAYS = tuple(_RETENTION)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# A layer *version* ARN (Lambda's LayerVersionArn pattern): the trailing :N is required, a function ARN is not one.
+_LAYER_VERSION_ARN = re.compile(r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9_-]+:[0-9]+")
 
 
 class ConfigError(ValueError):
@@ -72,7 +75,9 @@ class Config:
     domain_name: str | None = field(default=None, metadata={"context": "domainName"})
     certificate_arn: str | None = field(default=None, metadata={"context": "certificateArn"})
     """ACM certificate in us-east-1 covering domain_name (CloudFront only reads certificates from us-east-1)."""
-    powertools_layer_version: int = field(default=36, metadata={"context": "powertoolsLayerVersion"})
+    powertools_layer_arn: str | None = field(default=None, metadata={"context": "powertoolsLayerArn"})
+    """A Lambda layer version ARN used verbatim for Powertools instead of the one the public SSM parameter of the
+    installed release names (infra/powertools.py): for partitions and regions without that parameter, or to pin."""
     api_gateway_cloudwatch_role: bool = field(default=True, metadata={"context": "apiGatewayCloudWatchRole"})
     """Set API Gateway's account-wide CloudWatch Logs role, without which a WebSocket stage cannot log. False
     when the account (in this region) already has one: there is one such setting per account and region."""
@@ -92,6 +97,12 @@ class Config:
             raise ConfigError("alarmEmail needs alarms=true")
         if bool(self.domain_name) != bool(self.certificate_arn):
             raise ConfigError("domainName and certificateArn go together")
+        if self.powertools_layer_arn is not None and not _LAYER_VERSION_ARN.fullmatch(self.powertools_layer_arn):
+            # Caught here, not by CloudFormation after the stack update has begun.
+            raise ConfigError(
+                "powertoolsLayerArn must be a layer version ARN like "
+                f"arn:aws:lambda:eu-west-1:123456789012:layer:name:3, got {self.powertools_layer_arn!r}"
+            )
         for origin in self.allowed_origins:
             # "*" would let any web site use the service through its visitors' browsers: list origins instead.
             if not origin.startswith(("https://", "http://")):
@@ -196,6 +207,6 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "retain_table": _bool,
     "domain_name": _str,
     "certificate_arn": _str,
-    "powertools_layer_version": _int,
+    "powertools_layer_arn": _str,
     "api_gateway_cloudwatch_role": _bool,
 }

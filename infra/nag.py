@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
+from infra.signaling_api import RUNTIME
 from infra.stack import ParleyStack
 from signaling.definition import ROUTES
 
@@ -69,8 +70,8 @@ def _signaling(stack: ParleyStack) -> None:
         _ack(
             function,
             "L1",
-            "Pinned to python3.13 (supported by Lambda, with the matching AWS-managed Powertools layer "
-            "...-python313-arm64); moving to a newer runtime is a deliberate change together with that layer.",
+            f"Pinned to {RUNTIME.name} (supported by Lambda); the Powertools layer is resolved for this runtime "
+            "and architecture, so moving to a newer runtime is a deliberate change, tested with its layer.",
         )
 
 

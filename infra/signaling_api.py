@@ -23,22 +23,16 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import Config
+from infra.powertools import powertools_layer
 from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, TABLE, Route
 
 LAMBDA_CODE = Path(__file__).resolve().parent.parent / "lambdas"
 # Build and tool leftovers that must not change the asset hash or ship to Lambda.
 LAMBDA_CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache", "**/*.egg-info"]
 
-# The AWS-managed Powertools layer, published from account 017000801446 in every commercial region (Powertools
-# for AWS Lambda (Python) docs, "Lambda Layer"). The V3 layers bundle every extra, pydantic (parser) included.
-# Each release publishes one layer version (3.1.0 -> 2, 3.4.0 -> 5, 3.22.0 -> 25 per the Powertools repository);
-# 36 is the newest python313-arm64 version we found in public use, but which release it holds (3.37 is what the
-# handlers are tested with) could not be checked offline. Hence a context setting, powertoolsLayerVersion:
-# `aws lambda get-layer-version-by-arn --arn <arn> --query Description` names the release (docs/deploy.md).
-POWERTOOLS_LAYER = (
-    "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
-)
-
+# Every function's runtime and architecture; the Powertools layer is looked up for exactly these (infra/powertools.py).
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
 
 # One JSON object per WebSocket event; $context.requestId is required by API Gateway.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -98,12 +92,8 @@ class SignalingApi(Construct):
         self.websocket_origin = f"wss://{self.endpoint_host}"
         self.management_endpoint = f"https://{self.endpoint_host}/{STAGE_NAME}"
 
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            POWERTOOLS_LAYER.format(
-                partition=Aws.PARTITION, region=Aws.REGION, version=config.powertools_layer_version
-            ),
+        layer = powertools_layer(
+            self, "Powertools", runtime=RUNTIME, architecture=ARCHITECTURE, layer_arn=config.powertools_layer_arn
         )
         turn_secret = (
             secretsmanager.Secret.from_secret_name_v2(self, "TurnSecret", config.turn_secret_name)
@@ -224,8 +214,8 @@ class SignalingApi(Construct):
             self,
             f"{name}Function",
             description=f"Parley WebSocket route {route.key}",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
             code=lambda_.Code.from_asset(str(LAMBDA_CODE), exclude=LAMBDA_CODE_EXCLUDE),
             handler=route.handler,
             layers=[layer],

@@ -10,13 +10,17 @@ package under pytest's default import mode. Its modules are imported by file nam
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+# aws-cdk-lib runs in a `node` child process (jsii) that starts on the first import of aws_cdk and is found on PATH.
+# `make test` puts the project's Node 22 (package.json, node_modules/.bin) first on PATH; this does the same for a
+# direct `pytest` run, so both run jsii on a supported Node. Where node_modules is missing, PATH is unchanged in effect.
+os.environ["PATH"] = f"{Path(__file__).resolve().parents[2] / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
 import pytest
 from aws_cdk.assertions import Template
 from cdk_template import Synthesis, synthesize
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # Every optional setting switched on, given the way `cdk deploy -c key=value` gives them: as strings.
 CONFIGURED: dict[str, Any] = {
@@ -35,7 +39,7 @@ CONFIGURED: dict[str, Any] = {
     "retainTable": "true",
     "domainName": "call.example.com",
     "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
-    "powertoolsLayerVersion": "40",
+    "powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:parley-powertools:3",
 }
 
 

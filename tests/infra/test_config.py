@@ -43,6 +43,12 @@ def test_command_line_strings_are_parsed_to_their_types() -> None:
     assert config.log_level == "WARNING"
 
 
+def test_powertools_layer_arn_is_taken_verbatim() -> None:
+    arn = "arn:aws-cn:lambda:cn-north-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:7"
+
+    assert _config(powertoolsLayerArn=arn).powertools_layer_arn == arn
+
+
 def test_json_values_from_cdk_json_are_accepted() -> None:
     config = _config(maxCapacity=6, allowedOrigins=["https://a.example"], retainTable=False, iceServers=[])
 
@@ -65,6 +71,9 @@ def test_json_values_from_cdk_json_are_accepted() -> None:
         {"domainName": "call.example.com"},
         {"retainTable": "perhaps"},
         {"alarms": "false", "alarmEmail": "ops@example.com"},
+        # A layer ARN without its version, and a function ARN: Lambda accepts neither as a layer.
+        {"powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:powertools"},
+        {"powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:function:powertools:3"},
     ],
     ids=lambda context: ",".join(f"{k}={v}" for k, v in context.items()),
 )

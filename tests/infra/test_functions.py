@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from importlib import metadata
 
 import pytest
 from aws_cdk.assertions import Template
@@ -36,17 +37,31 @@ def test_functions_share_one_code_asset_built_from_lambdas(template: Template) -
     assert len(keys) == 1
 
 
-def test_functions_use_the_region_local_powertools_layer(template: Template) -> None:
+def test_functions_use_the_layer_of_the_installed_powertools_release(template: Template) -> None:
+    release = metadata.version("aws-lambda-powertools")
+    parameters = template.to_json()["Parameters"]
+
     for function in signaling_functions(template).values():
         (layer,) = function["Layers"]
-        arn = text(layer)
-        assert arn.startswith("arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:")
-        assert "AWSLambdaPowertoolsPythonV3-python313-arm64:36" in arn
+        parameter = parameters[layer["Ref"]]
+        # A stack parameter CloudFormation fills from SSM at deploy time: synth looks nothing up.
+        assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+        # The public parameter of exactly this release, for the function's own architecture and runtime.
+        assert parameter["Default"] == (
+            f"/aws/service/powertools/python/{function['Architectures'][0]}/{function['Runtime']}/{release}"
+        )
 
 
-def test_powertools_layer_version_comes_from_context(configured: Template) -> None:
+def test_a_layer_arn_from_context_replaces_the_ssm_parameter(configured: Template) -> None:
+    arn = "arn:aws:lambda:eu-west-1:123456789012:layer:parley-powertools:3"  # conftest.CONFIGURED
+
     for function in signaling_functions(configured).values():
-        assert text(function["Layers"][0]).endswith("-python313-arm64:40")
+        assert function["Layers"] == [arn]
+    assert not [
+        name
+        for name, parameter in configured.to_json()["Parameters"].items()
+        if "/powertools/" in str(parameter.get("Default", ""))
+    ]
 
 
 def test_functions_trace_and_log_json_at_the_configured_level(configured: Template) -> None:
