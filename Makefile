@@ -31,9 +31,10 @@ format: $(VENV)/.test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Offline: without --no-notices and CDK_DISABLE_CLI_TELEMETRY the CLI would fetch notices and send telemetry.
+# Offline: without --no-notices and CDK_DISABLE_CLI_TELEMETRY the CLI would fetch notices and send telemetry, and
+# without AWS_EC2_METADATA_DISABLED it looks for credentials it does not need (synth is environment-agnostic).
 synth: $(VENV)/.infra node_modules/.bin/cdk
-	CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --quiet --no-notices
+	CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true npx cdk synth --quiet --no-notices
 
 deploy: $(VENV)/.infra node_modules/.bin/cdk
 	npx cdk deploy --require-approval broadening $(CDK_ARGS)

@@ -24,6 +24,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -37,6 +38,7 @@ class Alarms(Construct):
         *,
         functions: Mapping[str, lambda_.Function],
         stage: apigwv2.WebSocketStage,
+        dead_letter_queues: Mapping[str, sqs.IQueue],
         email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -61,6 +63,15 @@ class Alarms(Construct):
                 "API Gateway refused messages before any integration ran (mostly stage throttling)",
                 stage.metric("ClientError", statistic="Sum", period=PERIOD),
                 threshold=10,
+            ),
+            *(
+                self._alarm(
+                    f"{name}DeadLetters",
+                    f"Messages of the {name} queue failed every delivery attempt and wait in its dead-letter queue "
+                    "(for the grace queue: seats that were not freed, until their records expire)",
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                )
+                for name, queue in dead_letter_queues.items()
             ),
         ]
         self.topic = self._topic(email) if email else None

@@ -11,7 +11,7 @@ from constructs import IConstruct
 
 from infra.signaling_api import RUNTIME
 from infra.stack import ParleyStack
-from signaling.definition import ROUTES
+from signaling.definition import FUNCTIONS
 
 BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
@@ -51,7 +51,6 @@ def _signaling(stack: ParleyStack) -> None:
     connections = (
         f"Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/prod/*/@connections/*"
     )
-    posting = {route.key for route in ROUTES if route.posts}
     for key, function in signaling.functions.items():
         assert function.role is not None
         _ack(
@@ -60,7 +59,7 @@ def _signaling(stack: ParleyStack) -> None:
             "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
             "permissions, so their statement must use Resource *; no other statement does.",
         )
-        if key in posting:
+        if FUNCTIONS[key].posts:
             _ack(
                 function.role,
                 f"IAM5[{connections}]",

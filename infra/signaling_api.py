@@ -18,13 +18,15 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Config
 from infra.powertools import powertools_layer
-from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, TABLE, Route
+from signaling.definition import GRACE_QUEUE, ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, TABLE, QueueSpec, Route
 
 LAMBDA_CODE = Path(__file__).resolve().parent.parent / "lambdas"
 # Build and tool leftovers that must not change the asset hash or ship to Lambda.
@@ -100,12 +102,16 @@ class SignalingApi(Construct):
             if config.turn_secret_name
             else None
         )
+        self.grace_dead_letters = self._dead_letter_queue(GRACE_QUEUE)
+        self.grace_queue = self._queue(GRACE_QUEUE, self.grace_dead_letters)
         self.functions: dict[str, lambda_.Function] = {}
+        """Every function, by route key or queue key."""
         for route in ROUTES:
             if route.handler is None:
                 self._mock_route(route)
             else:
                 self.functions[route.key] = self._lambda_route(route, layer, turn_secret)
+        self.functions[GRACE_QUEUE.key] = self._queue_consumer(GRACE_QUEUE, self.grace_queue, layer, turn_secret)
 
     def allow_origins(self, origins: Iterable[str]) -> None:
         """Sets the $connect Origin allow-list (every function gets the same configuration)."""
@@ -192,15 +198,22 @@ class SignalingApi(Construct):
             env["MAX_SIGNAL_BYTES"] = str(config.max_signal_bytes)
         return env
 
-    def _lambda_route(
-        self, route: Route, layer: lambda_.ILayerVersion, turn_secret: secretsmanager.ISecret | None
+    def _function(
+        self,
+        spec: Route | QueueSpec,
+        description: str,
+        layer: lambda_.ILayerVersion,
+        turn_secret: secretsmanager.ISecret | None = None,
     ) -> lambda_.Function:
-        assert route.handler is not None
-        name = route.function_id  # never the bare id "Default": CDK drops it from logical ids
+        """One function with its own log group and role, granted exactly what `spec` declares."""
+        assert spec.handler is not None
+        name = spec.function_id  # never the bare id "Default": CDK drops it from logical ids
         environment = self._environment()
         if turn_secret is not None:
             # Settings reads it everywhere; only the TURN route's function may read the secret itself.
             environment["TURN_SECRET_ARN"] = turn_secret.secret_arn
+        if isinstance(spec, Route) and spec.enqueues_grace:
+            environment["GRACE_QUEUE_URL"] = self.grace_queue.queue_url
         log_group = logs.LogGroup(
             self,
             f"{name}Logs",
@@ -213,15 +226,14 @@ class SignalingApi(Construct):
         function = lambda_.Function(
             self,
             f"{name}Function",
-            description=f"Parley WebSocket route {route.key}",
+            description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             code=lambda_.Code.from_asset(str(LAMBDA_CODE), exclude=LAMBDA_CODE_EXCLUDE),
-            handler=route.handler,
+            handler=spec.handler,
             layers=[layer],
             memory_size=self._config.memory_size,
-            # A handler makes a handful of calls of ~10 ms; $disconnect also waits out the resume grace period.
-            timeout=Duration.seconds(route.timeout_seconds),
+            timeout=Duration.seconds(spec.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=self._config.application_log_level,
@@ -230,16 +242,65 @@ class SignalingApi(Construct):
             role=role,
             environment=environment,
         )
-        if route.posts:
+        if spec.posts:
             self.stage.grant_management_api_access(function)
-        if route.uses_table:
+        if spec.uses_table:
             self.table.grant_read_write_data(function)
-        if turn_secret is not None and route.reads_turn_secret:
-            turn_secret.grant_read(function)
+        if isinstance(spec, Route):
+            if turn_secret is not None and spec.reads_turn_secret:
+                turn_secret.grant_read(function)
+            if spec.enqueues_grace:
+                self.grace_queue.grant_send_messages(function)
+        return function
+
+    def _lambda_route(
+        self, route: Route, layer: lambda_.ILayerVersion, turn_secret: secretsmanager.ISecret | None
+    ) -> lambda_.Function:
+        function = self._function(route, f"Parley WebSocket route {route.key}", layer, turn_secret)
         self.api.add_route(
             route.key,
-            integration=integrations.WebSocketLambdaIntegration(f"{name}Integration", function),
+            integration=integrations.WebSocketLambdaIntegration(f"{route.function_id}Integration", function),
             return_response=route.route_response,
+        )
+        return function
+
+    def _dead_letter_queue(self, spec: QueueSpec) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            f"{spec.function_id}DeadLetters",
+            retention_period=Duration.seconds(spec.dead_letter_retention_seconds),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+
+    def _queue(self, spec: QueueSpec, dead_letters: sqs.IQueue) -> sqs.Queue:
+        """A standard queue (per-message delays exist only on standard queues) with its redrive policy."""
+        return sqs.Queue(
+            self,
+            f"{spec.function_id}Queue",
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=Duration.seconds(spec.retention_seconds),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=spec.max_receive_count),
+        )
+
+    def _queue_consumer(
+        self,
+        spec: QueueSpec,
+        queue: sqs.IQueue,
+        layer: lambda_.ILayerVersion,
+        turn_secret: secretsmanager.ISecret | None,
+    ) -> lambda_.Function:
+        function = self._function(spec, f"Parley queue consumer {spec.key}", layer, turn_secret)
+        # No batching window: a message is handed over as soon as its grace period ends, not when a batch fills.
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=spec.batch_size,
+                max_concurrency=spec.max_concurrency,
+                report_batch_item_failures=True,
+            )
         )
         return function
 

@@ -34,6 +34,7 @@ class ParleyStack(Stack):
                 "Alarms",
                 functions=self.signaling.functions,
                 stage=self.signaling.stage,
+                dead_letter_queues={"DisconnectGrace": self.signaling.grace_dead_letters},
                 email=config.alarm_email,
             )
         # Stable output names: scripts and docs read them.

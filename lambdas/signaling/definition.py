@@ -129,6 +129,12 @@ class QueueSpec:
 GRACE_QUEUE = QueueSpec("disconnect-grace", "signaling.consumers.grace_expired")
 """Messages "the grace period of socket X is over", each delayed by the grace period when $disconnect sends it."""
 
+FUNCTIONS: dict[str, Route | QueueSpec] = {
+    **{route.key: route for route in ROUTES if route.handler},
+    GRACE_QUEUE.key: GRACE_QUEUE,
+}
+"""Every Lambda function, a WebSocket route's or a queue consumer's, by the route's or the queue's key."""
+
 
 @dataclass(frozen=True)
 class TableSpec:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not CDK.exists(), reason="node_modules/.bin/cdk 
 def _npx(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     # npx puts node_modules/.bin first on PATH, as the Makefile does: the CLI and the app's jsii both find the
     # project's node there. No notices and no telemetry: the suite runs without a network.
-    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"}
+    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"}
     return subprocess.run(
         ["npx", "--no-install", *args],
         cwd=cwd,

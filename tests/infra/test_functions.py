@@ -10,12 +10,12 @@ import pytest
 from aws_cdk.assertions import Template
 from cdk_template import resources, signaling_functions, text
 
-from signaling.definition import DISCONNECT_GRACE_SECONDS, ROUTES, ROUTES_BY_KEY, STAGE_NAME
+from signaling.definition import FUNCTIONS, STAGE_NAME
 
-HANDLERS = [route.handler for route in ROUTES if route.handler]
+HANDLERS = [spec.handler for spec in FUNCTIONS.values() if spec.handler]
 
 
-def test_there_is_one_function_per_handler_route(template: Template) -> None:
+def test_there_is_one_function_per_handler_route_and_queue_consumer(template: Template) -> None:
     assert sorted(signaling_functions(template)) == sorted(HANDLERS)
 
 
@@ -80,19 +80,12 @@ def test_each_function_logs_to_its_own_log_group_with_the_retention(configured: 
     assert all(groups[name]["Properties"]["RetentionInDays"] == 7 for name in used)
 
 
-def test_functions_have_the_default_memory_and_their_routes_timeout(template: Template) -> None:
-    timeouts = {route.handler: route.timeout_seconds for route in ROUTES if route.handler}
+def test_functions_have_the_default_memory_and_their_declared_timeout(template: Template) -> None:
+    timeouts = {spec.handler: spec.timeout_seconds for spec in FUNCTIONS.values()}
     functions = signaling_functions(template)
 
     assert {handler: function["Timeout"] for handler, function in functions.items()} == timeouts
     assert {function["MemorySize"] for function in functions.values()} == {256}
-
-
-def test_disconnect_may_outlast_the_resume_grace_period(template: Template) -> None:
-    disconnect = signaling_functions(template)[ROUTES_BY_KEY["$disconnect"].handler]
-
-    assert disconnect["Timeout"] > DISCONNECT_GRACE_SECONDS
-    assert max(f["Timeout"] for f in signaling_functions(template).values()) <= 29
 
 
 def test_memory_comes_from_context(configured: Template) -> None:

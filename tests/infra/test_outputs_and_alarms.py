@@ -46,11 +46,15 @@ def test_alarms_watch_lambda_errors_and_throttles_and_api_gateway_failures(templ
     } <= _alarm_metrics(template)
 
 
-def test_lambda_alarms_sum_every_route_function(template: Template) -> None:
-    functions = len([r for r in resources(template, "AWS::Lambda::Function").values() if "signaling." in str(r)])
+def test_lambda_alarms_sum_every_function(template: Template) -> None:
+    functions = {i for i, r in resources(template, "AWS::Lambda::Function").items() if "signaling." in str(r)}
+    summed = {}
     for alarm in properties(template, "AWS::CloudWatch::Alarm"):
         if "Metrics" in alarm:
-            assert len([q for q in alarm["Metrics"] if "MetricStat" in q]) == functions
+            stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+            summed[stats[0]["MetricName"]] = {d["Value"]["Ref"] for m in stats for d in m["Dimensions"]}
+
+    assert summed == {"Errors": functions, "Throttles": functions}
 
 
 def test_no_alarm_topic_without_an_alarm_email(template: Template) -> None:

@@ -8,12 +8,13 @@ import pytest
 from aws_cdk.assertions import Template
 from cdk_template import actions, properties, resources, role_statements, signaling_functions, text
 
-from signaling.definition import ROUTES, STAGE_NAME, Route
+from signaling.definition import FUNCTIONS, ROUTES, STAGE_NAME, QueueSpec, Route
 
-HANDLER_ROUTES = [route for route in ROUTES if route.handler]
+HANDLER_ROUTES: list[Route | QueueSpec] = list(FUNCTIONS.values())
+"""Every function: the routes' and the queue consumer's."""
 
 
-def _statements(template: Template, route: Route) -> list[dict[str, Any]]:
+def _statements(template: Template, route: Route | QueueSpec) -> list[dict[str, Any]]:
     return role_statements(template, signaling_functions(template)[route.handler or ""])
 
 
@@ -35,14 +36,14 @@ def test_no_policy_grants_every_dynamodb_action(template: Template) -> None:
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_only_posting_routes_may_manage_connections(template: Template, route: Route) -> None:
+def test_only_posting_routes_may_manage_connections(template: Template, route: Route | QueueSpec) -> None:
     granted = [s for s in _statements(template, route) if "execute-api:ManageConnections" in actions(s)]
 
     assert bool(granted) == route.posts
 
 
 @pytest.mark.parametrize("route", [r for r in HANDLER_ROUTES if r.posts], ids=lambda r: r.key)
-def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, route: Route) -> None:
+def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, route: Route | QueueSpec) -> None:
     (api_id,) = resources(template, "AWS::ApiGatewayV2::Api")
     (statement,) = [s for s in _statements(template, route) if "execute-api:ManageConnections" in actions(s)]
 
@@ -54,7 +55,7 @@ def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, rou
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_only_routes_that_declare_it_touch_the_table(template: Template, route: Route) -> None:
+def test_only_routes_that_declare_it_touch_the_table(template: Template, route: Route | QueueSpec) -> None:
     (table_id,) = resources(template, "AWS::DynamoDB::Table")
     table_statements = [s for s in _statements(template, route) if any(a.startswith("dynamodb:") for a in actions(s))]
 
@@ -66,14 +67,14 @@ def test_only_routes_that_declare_it_touch_the_table(template: Template, route: 
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_the_only_unscoped_statement_is_x_ray(template: Template, route: Route) -> None:
+def test_the_only_unscoped_statement_is_x_ray(template: Template, route: Route | QueueSpec) -> None:
     unscoped = [s for s in _statements(template, route) if s["Resource"] == "*"]
 
     assert [sorted(actions(s)) for s in unscoped] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_functions_write_only_to_their_own_log_group(template: Template, route: Route) -> None:
+def test_functions_write_only_to_their_own_log_group(template: Template, route: Route | QueueSpec) -> None:
     function = signaling_functions(template)[route.handler or ""]
     log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
     (statement,) = [s for s in _statements(template, route) if any(a.startswith("logs:") for a in actions(s))]
@@ -92,7 +93,7 @@ def test_only_the_function_that_hands_out_turn_credentials_may_read_the_secret(
     readers = [s for s in _statements(configured, route) if "secretsmanager:GetSecretValue" in actions(s)]
 
     assert [r.key for r in ROUTES if r.reads_turn_secret] == ["join"]
-    if route.reads_turn_secret:
+    if isinstance(route, Route) and route.reads_turn_secret:
         (statement,) = readers
         assert text(statement["Resource"]).endswith(":secret:parley/turn-??????")
     else:
