@@ -1,5 +1,6 @@
 """AWS operations per action, counted on the real code paths: the handlers run behind the local stack in this
-process, and botocore's event hooks record every DynamoDB and Management API call they make.
+process, and botocore's event hooks record every DynamoDB, Management API and SQS call they make, and the SQS calls
+the (emulated) event source mapping makes to hand a grace-period message to its consumer.
 
 DynamoDB capacity: the hooks ask for ReturnConsumedCapacity=TOTAL on every call and record what moto reports
 (moto's figures are rough: fixed numbers per call, none for transactions), and they also compute the request units
@@ -21,6 +22,7 @@ from websockets.sync.client import connect
 
 from bench.cost import units
 from bench.stats import summary
+from signaling.definition import GRACE_QUEUE
 
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 
@@ -54,6 +56,18 @@ class Recorder:
         events.register("after-call.apigatewaymanagementapi.*", self._after_management)
         events.register("before-call.apigatewaymanagementapi.PostToConnection", self._post_started)
         events.register("after-call.apigatewaymanagementapi.PostToConnection", self._post_finished)
+        events.register("after-call.sqs.*", self._after_sqs)
+
+    def install_poller(self, client: Any) -> None:
+        """The event source mapping's own SQS client (Lambda's poller, billed to the queue's owner all the same)."""
+        client.meta.events.register("after-call.sqs.*", self._after_sqs)
+
+    def _after_sqs(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if model.name == "ReceiveMessage" and not parsed.get("Messages"):
+            return  # the local poller looks every 50 ms; Lambda long-polls (see bench/cost.py for its idle cost)
+        if model.name == "GetQueueAttributes":
+            return  # the benchmark's own check that the queue is settled
+        self._record("sqs", model.name)
 
     def _ask_for_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:
@@ -126,7 +140,7 @@ class _Client:
         return message
 
 
-def _settle(stack: Any, route: str, invocations: int, timeout: float = 5) -> None:
+def _settle(stack: Any, route: str, invocations: int, timeout: float = 10) -> None:
     """Wait until the gateway has finished `invocations` invocations of `route` (handlers finish after replying)."""
     deadline = time.monotonic() + timeout
     while len(stack.traffic.handler_ms.get(route, [])) < invocations:
@@ -176,17 +190,21 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
     def close_a() -> None:
         clients["a"].close()
 
+    def close_b() -> None:
+        clients["b"].close()
+
+    def grace_over() -> None:
+        stack.wait_queues_settled()  # delivered to the consumer, processed and deleted
+
     yield "$connect", step("$connect", open_a)
     yield "join (empty room)", step("join", join_a)
     yield "join", step("join", join_b)
     yield "signal", step("signal", relay)
-
-    def close_b() -> None:
-        clients["b"].close()
-
     yield "leave", step("leave", leave_b)
     yield "$disconnect (after leave)", step("$disconnect", close_b)
+    # The last member's socket closes without `leave` (a dropped network, a closed laptop): the grace period.
     yield "$disconnect", step("$disconnect", close_a)
+    yield "grace over", step(GRACE_QUEUE.key, grace_over)
 
 
 @contextmanager
@@ -195,10 +213,14 @@ def _instrumented_stack() -> Iterator[tuple[Any, Recorder]]:
     from signaling import wiring
 
     recorder = Recorder()
-    stack = LocalStack(port=0, env={"ICE_SERVERS": "[]", "DISCONNECT_GRACE_SECONDS": "0"}).start()
+    # The grace period on, as deployed, but short: what it costs does not depend on how long it lasts (nothing
+    # waits it out), and every message is delivered once (redeliver=0) so that the counts are exact.
+    stack = LocalStack(port=0, env={"ICE_SERVERS": "[]", "DISCONNECT_GRACE_SECONDS": "1"}, redeliver=0.0).start()
     # Starting moto replaces boto3's default session: instrument the new one, then make the handlers create their
     # clients anew from it.
     recorder.install(boto3.DEFAULT_SESSION)  # type: ignore[arg-type]
+    assert stack.grace_mapping is not None
+    recorder.install_poller(stack.grace_mapping.client)
     wiring.reset()
     try:
         yield stack, recorder
@@ -243,7 +265,7 @@ def run(repeats: int) -> dict[str, Any]:
                 recorder.action = action
                 go()
                 recorder.action = None
-                route = action.split(" ")[0]
+                route = GRACE_QUEUE.key if action == "grace over" else action.split(" ")[0]
                 durations.setdefault(action, []).extend(stack.traffic.handler_ms[route])
                 if repeat == 0:  # counts are the same every time; keep the first run's
                     per_action[action] = {
@@ -256,10 +278,11 @@ def run(repeats: int) -> dict[str, Any]:
             info.update(
                 dynamodb_calls={k.split(":")[1]: v / repeats for k, v in calls.items() if k.startswith("dynamodb")},
                 management_calls={k.split(":")[1]: v / repeats for k, v in calls.items() if k.startswith("apigateway")},
+                sqs_calls={k.split(":")[1]: v / repeats for k, v in calls.items() if k.startswith("sqs")},
                 read_units=read_units / repeats,
                 write_units=write_units / repeats,
                 moto_reported_capacity=recorder.moto_capacity[action] / repeats,
-                messages_in=sum(info["frames_in"].values()) if action not in ("$connect", "$disconnect") else 0,
+                messages_in=sum(info["frames_in"].values()) if action.startswith(("join", "signal", "leave")) else 0,
                 messages_out=sum(info["frames_out"].values()),
                 lambda_ms=summary(durations[action], digits=2),
             )

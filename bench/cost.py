@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from signaling.definition import DISCONNECT_GRACE_SECONDS, GRACE_QUEUE
+
 # us-east-1 list prices (checked 2026-11; AWS pricing pages for API Gateway, Lambda, DynamoDB, Kinesis Video Streams).
 PRICES = {
     "apigw_message": 1.00 / 1e6,  # WebSocket messages, per 32 KB unit, sent or received (first 1 billion)
@@ -19,11 +21,17 @@ PRICES = {
     "dynamodb_write_unit": 0.625 / 1e6,  # on-demand write request unit
     "dynamodb_read_unit": 0.125 / 1e6,  # on-demand read request unit
     "xray_trace": 5.00 / 1e6,  # traces recorded (active tracing is on); first 100,000 a month free
+    "sqs_request": 0.40 / 1e6,  # standard queue, per request of up to 64 KB; first million a month free
     "kvs_channel_month": 0.03,  # Kinesis Video Streams WebRTC: per active signaling channel per month
     "kvs_message": 2.25 / 1e6,  # per signaling message
 }
 LAMBDA_MEMORY_GB = 256 / 1024
 PING_INTERVAL_MINUTES = 5  # the browser client's keepalive
+AWS_INVOCATION_SECONDS = 0.050  # a stated guess at a handler's duration in AWS (moto on loopback is faster)
+# Lambda's SQS poller when the queue is idle: five long polls at a time (the scale-down to two is not available
+# when the event source mapping sets a maximum concurrency, as ours does), each waiting up to 20 s ("Configuring
+# scaling behavior for SQS event source mappings", AWS Lambda Developer Guide).
+IDLE_POLLERS, LONG_POLL_SECONDS, MONTH_SECONDS = 5, 20, 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class CallPattern:
     calls: int = 1000
     participants: int = 2
     minutes: int = 30
+    unclean: int = 1
+    """Sockets per call that close without `leave` (a dropped network, a closed laptop, a crash): each starts a
+    grace period. The others hang up (`leave`, also sent when the tab closes)."""
 
 
 def per_call(results: dict[str, Any], pattern: CallPattern) -> dict[str, float]:
@@ -42,21 +53,26 @@ def per_call(results: dict[str, Any], pattern: CallPattern) -> dict[str, float]:
     pings = people * (pattern.minutes // PING_INTERVAL_MINUTES)
     signals = setup["signal_in"]["median"]
 
-    messages_in = setup["in_total"]["median"] + pings + people  # + one `leave` each
+    clean = people - pattern.unclean
+    messages_in = setup["in_total"]["median"] + pings + clean  # + one `leave` per clean hang-up
     messages_out = setup["out_total"]["median"] + pings + (people - 1)  # + pongs + `peer-left`
     invocations = {
         "$connect": people,
         "join": people,
         "signal": signals,
-        "leave": people,
-        "$disconnect (after leave)": people,  # it finds nothing to do, but it is still invoked
+        "leave": clean,
+        "$disconnect (after leave)": clean,  # it finds nothing to do, but it is still invoked
+        "$disconnect": pattern.unclean,  # starts the grace period: one SQS message
+        "grace over": pattern.unclean,  # the consumer, one batch per message at low traffic
     }
     read_units = sum(ops[a]["read_units"] * n for a, n in invocations.items())
     write_units = sum(ops[a]["write_units"] * n for a, n in invocations.items())
     gb_seconds = sum(
         max(1.0, ops[a]["lambda_ms"]["median"]) / 1000 * LAMBDA_MEMORY_GB * n for a, n in invocations.items()
     )
+    sqs_requests = sum(sum(ops[a].get("sqs_calls", {}).values()) * n for a, n in invocations.items())
     return {
+        "sqs_requests": sqs_requests,
         "messages": messages_in + messages_out,
         "messages_in": messages_in,
         "messages_out": messages_out,
@@ -79,6 +95,7 @@ def costs(results: dict[str, Any], pattern: CallPattern = CallPattern()) -> dict
         "Lambda compute (arm64, 256 MB)": one["lambda_gb_seconds"] * n * PRICES["lambda_gb_second_arm64"],
         "DynamoDB writes (on-demand)": one["write_units"] * n * PRICES["dynamodb_write_unit"],
         "DynamoDB reads (on-demand)": one["read_units"] * n * PRICES["dynamodb_read_unit"],
+        "SQS requests (grace periods)": one["sqs_requests"] * n * PRICES["sqs_request"],
         # Upper bound: X-Ray's default sampling records the first request each second and 5% of the rest.
         "X-Ray traces (at most one per invocation)": one["lambda_invocations"] * n * PRICES["xray_trace"],
     }
@@ -122,11 +139,16 @@ def render(results: dict[str, Any]) -> str:
         f"a ping/pong every {PING_INTERVAL_MINUTES} min per person + `leave` and `peer-left` |",
         f"| connection-minutes | {one['connection_minutes']:g} | {pattern['participants']} sockets × "
         f"{pattern['minutes']} min |",
-        f"| Lambda invocations | {one['lambda_invocations']:g} | $connect, join, signal, leave, $disconnect "
-        "(ping is a MOCK integration: no Lambda) |",
+        f"| Lambda invocations | {one['lambda_invocations']:g} | $connect, join, signal, leave, $disconnect, the "
+        "grace-period consumer (ping is a MOCK integration: no Lambda) |",
         f"| Lambda GB-seconds | {one['lambda_gb_seconds']:.4f} | handler time measured on the local stack, at "
         "least 1 ms each, × 256 MB |",
         f"| DynamoDB write / read request units | {one['write_units']:g} / {one['read_units']:g} | per action below |",
+        f"| SQS requests | {one['sqs_requests']:g} | per socket closed without `leave`: send, receive, delete |",
+        "",
+        f"The call: {pattern['participants']} people; {pattern['participants'] - pattern['unclean']} hang up "
+        f"(`leave`) and {pattern['unclean']} drops off without it (its seat is held for the grace period, then "
+        "freed by the queue's consumer).",
         "",
         f"## {pattern['calls']:,} calls",
         "",
@@ -146,17 +168,19 @@ def render(results: dict[str, Any]) -> str:
         "DynamoDB's sizing rules applied to the observed requests: a strongly consistent read of up to 4 KB is 1 "
         "unit, a write of up to 1 KB is 1 unit, and both count double inside a transaction.",
         "",
-        "| action | DynamoDB calls | write units | read units | Management API calls | messages in / out | "
-        "handler ms (median) |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "| action | DynamoDB calls | write units | read units | Management API calls | SQS calls | "
+        "messages in / out | handler ms (median) |",
+        "|---|---|---:|---:|---|---|---:|---:|",
     ]
     for action, op in ops.items():
         calls = ", ".join(f"{name} ×{count:g}" for name, count in op["dynamodb_calls"].items()) or "none"
         posts = ", ".join(f"{name} ×{count:g}" for name, count in op["management_calls"].items()) or "none"
+        queue = ", ".join(f"{name} ×{count:g}" for name, count in op.get("sqs_calls", {}).items()) or "none"
         lines.append(
-            f"| `{action}` | {calls} | {op['write_units']:g} | {op['read_units']:g} | {posts} | "
+            f"| `{action}` | {calls} | {op['write_units']:g} | {op['read_units']:g} | {posts} | {queue} | "
             f"{op['messages_in']} / {op['messages_out']} | {op['lambda_ms']['median']:g} |"
         )
+    lines += ["", *_grace_section(results)]
     lines += [
         "",
         "## Assumptions",
@@ -170,12 +194,66 @@ def render(results: dict[str, Any]) -> str:
         "- Lambda time is measured against moto on loopback; DynamoDB in AWS answers in single-digit milliseconds, "
         "so real invocations take longer. At 50 ms each, Lambda compute for these calls would be "
         f"{_usd(_compute_at(0.050, one['lambda_invocations'] * pattern['calls']))}.",
-        "- Not included: CloudWatch Logs ingestion (structured logs, a few hundred bytes per invocation), the "
-        "static site (CloudFront and S3: cents), and the fixed cost of the CloudWatch alarms (about $1.40 a month, "
-        "see docs/deploy.md).",
+        "- SQS: $0.40 per million requests (standard queue, up to 64 KB each). `grace over` is one batch per "
+        "message, as at low traffic; under load a batch carries up to 10 messages and the receive and delete "
+        "requests are shared.",
+        f"- Not included: CloudWatch Logs ingestion (structured logs, a few hundred bytes per invocation), the "
+        "static site (CloudFront and S3: cents), the fixed cost of the CloudWatch alarms (about $1.70 a month, "
+        f"see docs/deploy.md), and Lambda's idle polling of the grace queue: {_idle_polls():,.0f} ReceiveMessage "
+        f"requests a month ({IDLE_POLLERS} long polls of {LONG_POLL_SECONDS} s at a time), inside SQS's free "
+        f"million requests a month, {_usd(_idle_polls() * PRICES['sqs_request'])} a month without it.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _idle_polls() -> float:
+    return IDLE_POLLERS * MONTH_SECONDS / LONG_POLL_SECONDS
+
+
+def _grace_section(results: dict[str, Any]) -> list[str]:
+    """What a socket closed without `leave` costs now, against a $disconnect that sleeps the grace period."""
+    ops = results["aws_ops"]["actions"]
+    grace = DISCONNECT_GRACE_SECONDS
+    disconnect_s = ops["$disconnect"]["lambda_ms"]["median"] / 1000
+    consumer_s = ops["grace over"]["lambda_ms"]["median"] / 1000
+    now_gbs = (disconnect_s + consumer_s) * LAMBDA_MEMORY_GB
+    slept_gbs = (grace + disconnect_s + consumer_s) * LAMBDA_MEMORY_GB
+    burst = 1000
+
+    def peak(seconds_each: float) -> int:
+        # Little's law for a burst spread over one second: arrivals per second × seconds each, at most the burst.
+        return min(burst, math.ceil(burst * seconds_each))
+
+    batches = burst / GRACE_QUEUE.batch_size
+    return [
+        "## The grace period",
+        "",
+        f"A socket that closes without `leave` keeps its seat for {grace} s, so that a reconnecting client resumes "
+        "without anyone noticing. Nothing waits that out: `$disconnect` sends one SQS message delayed by the grace "
+        "period and returns, and a consumer function frees the seat when the message is delivered "
+        "(docs/architecture.md).",
+        "",
+        "| per socket closed without `leave` | now (delay queue) | a `$disconnect` that sleeps the grace period |",
+        "|---|---:|---:|",
+        f"| Lambda GB-seconds (256 MB) | {now_gbs:.5f} | {slept_gbs:.2f} |",
+        f"| Lambda compute cost | {_usd(now_gbs * PRICES['lambda_gb_second_arm64'])} | "
+        f"{_usd(slept_gbs * PRICES['lambda_gb_second_arm64'])} |",
+        f"| SQS requests | 3 ({_usd(3 * PRICES['sqs_request'])}) | 0 |",
+        f"| peak concurrent executions, {burst:,} sockets closing within one second (handler time as measured) | "
+        f"{peak(disconnect_s)} + at most {GRACE_QUEUE.max_concurrency} consumers | {peak(grace + disconnect_s)} |",
+        f"| the same at {AWS_INVOCATION_SECONDS * 1000:g} ms per invocation (AWS-like) | "
+        f"{peak(AWS_INVOCATION_SECONDS)} + at most {GRACE_QUEUE.max_concurrency} | "
+        f"{peak(grace + AWS_INVOCATION_SECONDS)} |",
+        "",
+        f"A sleeping `$disconnect` holds its execution environment for the whole {grace} s: {burst:,} dropped sockets "
+        f"(a network blip) would take {peak(grace + AWS_INVOCATION_SECONDS):,} of the account's default 1,000 "
+        "concurrent executions, shared by every function, so `join` and `signal` would be throttled exactly when "
+        f"people reconnect. With the queue, the consumer works through {batches:g} batches of "
+        f"{GRACE_QUEUE.batch_size} with at most {GRACE_QUEUE.max_concurrency} at a time (the event source "
+        "mapping's maximum concurrency), and never takes more.",
+        "",
+    ]
 
 
 def _compute_at(seconds: float, invocations: float) -> float:

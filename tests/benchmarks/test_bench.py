@@ -53,6 +53,22 @@ def test_a_disconnect_after_leave_is_one_read(quick_results: dict[str, Any]) -> 
     assert after_leave["write_units"] == 0
 
 
+def test_a_disconnect_without_leave_reads_once_and_sends_one_delayed_message(quick_results: dict[str, Any]) -> None:
+    disconnect = quick_results["aws_ops"]["actions"]["$disconnect"]
+
+    assert disconnect["dynamodb_calls"] == {"GetItem": 1}
+    assert disconnect["write_units"] == 0  # the seat is held: nothing changes until the grace period is over
+    assert disconnect["sqs_calls"] == {"SendMessage": 1}
+
+
+def test_the_end_of_a_grace_period_is_one_batch_that_frees_the_seat(quick_results: dict[str, Any]) -> None:
+    over = quick_results["aws_ops"]["actions"]["grace over"]
+
+    assert over["sqs_calls"] == {"ReceiveMessage": 1, "DeleteMessageBatch": 1}
+    assert over["dynamodb_calls"]["TransactWriteItems"] == 1
+    assert over["write_units"] > 0
+
+
 def test_a_join_is_one_transaction_and_announces_to_the_one_member(quick_results: dict[str, Any]) -> None:
     join = quick_results["aws_ops"]["actions"]["join"]
 
@@ -79,19 +95,22 @@ def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any])
 def test_the_cost_model_multiplies_measured_counts_by_list_prices() -> None:
     one_ms = {"median": 1.0}
     op = {"read_units": 1, "write_units": 2, "lambda_ms": one_ms}
+    actions = ("$connect", "join", "signal", "leave", "$disconnect (after leave)", "$disconnect", "grace over")
     results = {
         "call_setup": {"messages": {"signal_in": {"median": 4}, "in_total": {"median": 6}, "out_total": {"median": 9}}},
-        "aws_ops": {"actions": dict.fromkeys(("$connect", "join", "signal", "leave", "$disconnect (after leave)"), op)},
+        "aws_ops": {"actions": {action: dict(op, sqs_calls={"SendMessage": 1}) for action in actions}},
     }
 
-    model = cost.costs(results, cost.CallPattern(calls=1_000_000, participants=2, minutes=30))
+    model = cost.costs(results, cost.CallPattern(calls=1_000_000, participants=2, minutes=30, unclean=1))
 
     one = model["per_call"]
-    assert one["lambda_invocations"] == 2 + 2 + 4 + 2 + 2
-    assert one["messages_in"] == 6 + 12 + 2  # setup + pings every 5 min for 30 min, 2 people + leaves
+    # two $connect, two join, four signal; one hangs up (leave + $disconnect), one drops ($disconnect + consumer)
+    assert one["lambda_invocations"] == 2 + 2 + 4 + 1 + 1 + 1 + 1
+    assert one["messages_in"] == 6 + 12 + 1  # setup + pings every 5 min for 30 min, 2 people + one leave
     assert one["connection_minutes"] == 60
     assert model["parley"]["API Gateway connection-minutes"] == pytest.approx(60 * 0.25)
     assert model["parley"]["DynamoDB writes (on-demand)"] == pytest.approx(12 * 2 * 0.625)
+    assert model["parley"]["SQS requests (grace periods)"] == pytest.approx(12 * 0.40)
     assert model["kvs"]["Signaling channels (one per room)"] == pytest.approx(1_000_000 * 0.03)
 
 
