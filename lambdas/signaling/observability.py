@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -27,4 +28,16 @@ def queue_entrypoint(handler: Handler) -> Handler:
 def _observed(handler: Handler, *, correlation_id_path: str | None) -> Handler:
     traced = tracer.capture_lambda_handler(handler)
     logged = logger.inject_lambda_context(correlation_id_path=correlation_id_path)(traced)
-    return metrics.log_metrics(logged)
+    published = metrics.log_metrics(logged)
+
+    @functools.wraps(handler)
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return published(event, context)
+        finally:
+            # With metrics disabled (the local stack, or POWERTOOLS_METRICS_DISABLED in AWS) Powertools neither
+            # publishes nor clears them: they would pile up across invocations, and at 100 values of one metric
+            # Powertools serialises them anyway, which fails the invocation when no namespace is set.
+            metrics.clear_metrics()
+
+    return run

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from signaling import wiring
+from signaling import observability, wiring
 from signaling.definition import CONNECTION_MAX_SECONDS
 
 from .conftest import Harness
@@ -143,3 +143,15 @@ def test_every_item_expires_no_later_than_the_sockets_two_hour_maximum(aws: Harn
 
     assert len(items) == 7  # room record, 2 seats, 2 peers, 2 connections
     assert all(0 < int(item["expiresAt"]) <= limit for item in items)
+
+
+def test_joins_keep_working_when_metrics_are_disabled_and_have_no_namespace(
+    aws: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Powertools keeps unpublished metrics when they are disabled; it must not pile them up across invocations.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setattr(observability.metrics, "namespace", None)
+
+    replies = [aws.join(f"conn{i}=", room=f"solo{i}")["type"] for i in range(120)]
+
+    assert set(replies) == {"joined"}
