@@ -33,7 +33,8 @@ def _observed(handler: Handler, *, correlation_id_path: str | None) -> Handler:
     @functools.wraps(handler)
     def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            return published(event, context)
+            response: dict[str, Any] = published(event, context)
+            return response
         finally:
             # With metrics disabled (the local stack, or POWERTOOLS_METRICS_DISABLED in AWS) Powertools neither
             # publishes nor clears them: they would pile up across invocations, and at 100 values of one metric
