@@ -57,25 +57,24 @@ def _socket_of(stack: LocalStack, peer_id: str) -> str:
     return str(stack.table.get_item(Key={"pk": f"peer#{peer_id}", "sk": "peer"})["Item"]["conn"])
 
 
-def _watching_the_first_page(new_page: NewPage) -> tuple[NewPage, list[Frames]]:
-    """new_page, recording the frames of the first page it opens (Ada's, in two_person_call)."""
+def _watched_call(new_page: NewPage) -> tuple[Page, Page, str, Frames]:
+    """Ada and Grace in a call, Grace's peerId, and the frames Ada's page receives from the start."""
     frames: list[Frames] = []
 
     def open_page(*args: Any, **kwargs: Any) -> Page:
         page = new_page(*args, **kwargs)
-        if not frames:
+        if not frames:  # the first page two_person_call opens is Ada's
             frames.append(Frames(page))
         return page
 
-    return open_page, frames
+    ada, grace = two_person_call(open_page)
+    return ada, grace, _peer_id(grace), frames[0]
 
 
 def test_a_socket_the_server_closed_resumes_silently_and_keeps_the_connection(
     new_page: NewPage, local_stack: LocalStack
 ) -> None:
-    open_page, frames = _watching_the_first_page(new_page)
-    ada, grace = two_person_call(open_page)
-    grace_id = _peer_id(grace)
+    ada, grace, grace_id, frames = _watched_call(new_page)
     ada.evaluate(f"() => {{ window.__pc = parley.call.peers.get({grace_id!r}).peer.pc; }}")
 
     dropped = time.monotonic()
@@ -86,7 +85,7 @@ def test_a_socket_the_server_closed_resumes_silently_and_keeps_the_connection(
     local_stack.wait_queues_settled()  # the grace period has ended and its message was delivered (twice)
 
     assert _peer_id(grace) == grace_id
-    assert frames[0].of_type("peer-left", "peer-joined", since=dropped) == []
+    assert frames.of_type("peer-left", "peer-joined", since=dropped) == []
     assert ada.evaluate(f"() => parley.call.peers.get({grace_id!r}).peer.pc === window.__pc")
     video_advances(ada)
 
@@ -94,9 +93,7 @@ def test_a_socket_the_server_closed_resumes_silently_and_keeps_the_connection(
 def test_a_browser_that_vanishes_is_announced_once_after_the_grace_period(
     new_page: NewPage, local_stack: LocalStack
 ) -> None:
-    open_page, frames = _watching_the_first_page(new_page)
-    ada, grace = two_person_call(open_page)
-    grace_id = _peer_id(grace)
+    ada, grace, grace_id, frames = _watched_call(new_page)
 
     # The renderer dies: its socket closes without `leave`, and nobody comes back for the seat.
     crashed = time.monotonic()
@@ -110,6 +107,6 @@ def test_a_browser_that_vanishes_is_announced_once_after_the_grace_period(
     grace.close()
     local_stack.wait_queues_settled()
 
-    left = frames[0].of_type("peer-left", since=crashed)
+    left = frames.of_type("peer-left", since=crashed)
     assert [message for _, message in left] == [{"type": "peer-left", "peerId": grace_id, "reason": "disconnected"}]
     assert left[0][0] - crashed >= GRACE_SECONDS
