@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from signaling import wire
 from signaling.definition import CONNECTION_MAX_SECONDS, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
@@ -191,7 +192,7 @@ class Signaling:
 
     def signal(self, conn: str, request: Signal) -> None:
         """Relay `data` to one peer of the sender's room: one DynamoDB round trip and one post."""
-        data = json.dumps(request.data, separators=(",", ":"), ensure_ascii=False)
+        data = wire.dumps(request.data)  # RFC 8259 only: wire.decode let no NaN or lone surrogate in
         size = len(data.encode())
         if size > self._settings.max_signal_bytes:
             raise TooLarge(f"'data' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")
