@@ -180,7 +180,7 @@ class Generator:
         return Frame(text, "bad", message["action"])
 
     def _huge_number(self) -> Frame:
-        digits = "".join(self.rng.choice(string.digits) for _ in range(self.rng.choice([33, 100, 4301, 5000, 20000])))
+        digits = "".join(self.rng.choices(string.digits, k=self.rng.choice([33, 100, 4301, 5000, 20000])))
         digits = "9" + digits
         token = self.rng.choice([digits, "-" + digits, digits + ".5", "0." + digits, "1e" + digits, digits + "e1"])
         return self._inject(token)
