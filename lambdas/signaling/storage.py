@@ -4,6 +4,7 @@
     room#<room>      meta        capacity, joins, expiresAt                    the room's capacity; a version
     room#<room>      slot#<i>    peerId, name, conn, expiresAt                 membership: one item per seat
     peer#<peer>      peer        room, slot, conn, tokenHash, expiresAt        relay target, identity, resume
+    peer#<peer>      peer        tokenHash, expiresAt                          a tombstone: the peer left (below)
     conn#<conn>      conn        room, peerId, slot, expiresAt                 who is on this socket
 
 Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joining writes one seat with
@@ -11,6 +12,10 @@ Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joinin
 leave wrong: a seat whose record expired is free again. Peer ids are unique across the table, so a relay reads the
 sender (by socket) and the target (by peer id) in one BatchGetItem. DynamoDB deletes expired items lazily, so every
 read treats an expired item as absent.
+
+When a member is removed, its peer record stays as a tombstone (room, slot and conn removed; tokenHash and expiresAt
+kept) until its TTL: whoever may still remember that peerId (the others in the call, for a while) must not see it
+come back as someone else, so only the holder of its token can take the id again until then.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class Peer:
     slot: int
     conn: str
     token_hash: str
+    lapsed: bool = False  # a tombstone: not seated anywhere, but its id stays bound to token_hash until its TTL
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ class Storage:
                 continue
             if item[PK]["S"].startswith("conn#"):
                 sender = _to_connection(conn, item)
-            else:
+            elif "conn" in item:  # not a tombstone
                 target = _to_peer(item)
         return sender, target
 
@@ -200,8 +206,10 @@ class Storage:
         conn: str,
         token_hash: str,
         expires_at: int,
+        claim_hash: str | None = None,
     ) -> None:
-        """Seat a new peer atomically. Raises Contended, PeerIdTaken or ConnectionTaken."""
+        """Seat a new peer atomically. Raises Contended, PeerIdTaken or ConnectionTaken. `claim_hash` (the hash of
+        the token that came with a proposed peerId) lets the peer take over that id's tombstone."""
         now = self._now()
         fresh = {":now": _n(now)}
         ttl = {"#ttl": TTL}
@@ -228,6 +236,20 @@ class Storage:
                 }
             }
         self._set_room_expiry(meta, now)
+        peer = self._put(
+            _peer(peer_id),
+            {
+                "room": _s(room.name),
+                "slot": _n(slot),
+                "conn": _s(conn),
+                "tokenHash": _s(token_hash),
+                TTL: _n(expires_at),
+            },
+            now,
+        )
+        if claim_hash is not None:
+            peer["Put"]["ConditionExpression"] += " OR (attribute_not_exists(conn) AND tokenHash = :claim)"
+            peer["Put"]["ExpressionAttributeValues"][":claim"] = _s(claim_hash)
         items = [
             meta,
             self._put(
@@ -235,17 +257,7 @@ class Storage:
                 {"peerId": _s(peer_id), "name": _s(name), "conn": _s(conn), TTL: _n(expires_at)},
                 now,
             ),
-            self._put(
-                _peer(peer_id),
-                {
-                    "room": _s(room.name),
-                    "slot": _n(slot),
-                    "conn": _s(conn),
-                    "tokenHash": _s(token_hash),
-                    TTL: _n(expires_at),
-                },
-                now,
-            ),
+            peer,
             self._put(
                 _conn(conn), {"room": _s(room.name), "peerId": _s(peer_id), "slot": _n(slot), TTL: _n(expires_at)}, now
             ),
@@ -312,11 +324,20 @@ class Storage:
         raise Contended
 
     def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> bool:
-        """Remove a peer if it is still on `conn`. False: already removed, or it moved to another socket."""
+        """Remove a peer if it is still on `conn`, leaving its tombstone. False: already removed, or it moved to
+        another socket."""
         only_if_on_conn = {"ConditionExpression": "conn = :conn", "ExpressionAttributeValues": {":conn": _s(conn)}}
+        tombstone = {
+            "TableName": self._table,
+            "Key": _peer(peer_id),
+            "UpdateExpression": "REMOVE #room, #slot, #conn",
+            "ExpressionAttributeNames": {"#room": "room", "#slot": "slot", "#conn": "conn"},
+            "ConditionExpression": "#conn = :conn",
+            "ExpressionAttributeValues": {":conn": _s(conn)},
+        }
         items = [
             {"Delete": {"TableName": self._table, "Key": _seat(room, slot)} | only_if_on_conn},
-            {"Delete": {"TableName": self._table, "Key": _peer(peer_id)} | only_if_on_conn},
+            {"Update": tombstone},
             {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
         ]
         reasons = self._transact(items)
@@ -389,8 +410,11 @@ def _to_connection(conn: str, item: dict[str, Any]) -> Connection:
 
 
 def _to_peer(item: dict[str, Any]) -> Peer:
+    peer_id = item[PK]["S"].removeprefix("peer#")
+    if "conn" not in item:
+        return Peer(peer_id=peer_id, room="", slot=-1, conn="", token_hash=item["tokenHash"]["S"], lapsed=True)
     return Peer(
-        peer_id=item[PK]["S"].removeprefix("peer#"),
+        peer_id=peer_id,
         room=item["room"]["S"],
         slot=int(item["slot"]["N"]),
         conn=item["conn"]["S"],

@@ -99,12 +99,14 @@ def test_leave_tells_the_others_and_a_second_leave_is_not_joined(aws: Harness, p
     assert [m["code"] for m in aws.inbox("connB=")] == ["not-joined"]
 
 
-def test_the_last_member_leaving_removes_every_record(aws: Harness, pair: tuple[str, str]) -> None:
+def test_the_last_member_leaving_removes_every_record_but_the_tombstones(aws: Harness, pair: tuple[str, str]) -> None:
     aws.send("connB=", {"action": "leave"})
     aws.disconnect("connA=")
     aws.end_grace_periods()
 
-    assert aws.items() == []
+    items = aws.items()
+    assert {item["pk"] for item in items} == {f"peer#{pair[0]}", f"peer#{pair[1]}"}
+    assert all(set(item) == {"pk", "sk", "tokenHash", "expiresAt"} for item in items)  # tombstones only
 
 
 def test_a_seat_freed_by_leave_admits_a_newcomer(aws: Harness, pair: tuple[str, str]) -> None:
@@ -157,7 +159,8 @@ def test_a_gone_target_is_removed_and_the_room_is_told(aws: Harness, pair: tuple
     aws.send("connB=", {"action": "signal", "to": a, "data": {"seq": 1}})
 
     stub.assert_no_pending_responses()
-    assert {item["pk"] for item in aws.items()} == {"room#room1", f"peer#{b}", "conn#connB="}
+    assert {item["pk"] for item in aws.items()} == {"room#room1", f"peer#{a}", f"peer#{b}", "conn#connB="}
+    assert "conn" not in next(item for item in aws.items() if item["pk"] == f"peer#{a}")  # a tombstone
 
 
 def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(aws: Harness, stub: Stubber) -> None:
@@ -169,7 +172,7 @@ def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(
 
     stub.assert_no_pending_responses()
     assert joined["peers"] == []
-    assert not [item for item in aws.items() if a in item["pk"]]
+    assert [set(item) for item in aws.items() if a in item["pk"]] == [{"pk", "sk", "tokenHash", "expiresAt"}]
 
 
 def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
