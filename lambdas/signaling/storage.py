@@ -122,10 +122,17 @@ def _s(value: str) -> dict[str, str]:
 
 
 class Storage:
-    def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._db = client
         self._table = table_name
         self._clock = clock
+        self._sleep = sleep
 
     def _now(self) -> int:
         return int(self._clock())
@@ -180,7 +187,7 @@ class Storage:
             keys = unprocessed.get(self._table, {}).get("Keys", [])
             if not keys:
                 break
-            _backoff(attempt)
+            self._backoff(attempt)
         else:
             raise StorageError("BatchGetItem kept leaving keys unprocessed")
         sender = target = None
@@ -398,8 +405,11 @@ class Storage:
                 codes = {reason.get("Code") for reason in reasons}
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" not in codes:
                     return reasons
-                _backoff(attempt)
+                self._backoff(attempt)
         raise StorageError("transaction kept conflicting")
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
 
     def _expired(self, item: dict[str, Any]) -> bool:
         return TTL in item and int(item[TTL]["N"]) <= self._now()
@@ -420,7 +430,3 @@ def _to_peer(item: dict[str, Any]) -> Peer:
         conn=item["conn"]["S"],
         token_hash=item["tokenHash"]["S"],
     )
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security

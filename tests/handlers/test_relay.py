@@ -146,13 +146,18 @@ def stub(aws: Harness) -> Iterator[Stubber]:
 
 def test_a_gone_target_is_removed_and_the_room_is_told(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
     a, b = pair
-    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+    stub.add_client_error(
+        "post_to_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA=", "Data": _frame({"type": "signal", "from": b, "data": {"seq": 1}})},
+    )
     stub.add_response(
         "post_to_connection",
         {},
         {
             "ConnectionId": "connB=",
-            "Data": json.dumps({"type": "peer-left", "peerId": a, "reason": "gone"}, separators=(",", ":")).encode(),
+            "Data": _frame({"type": "peer-left", "peerId": a, "reason": "gone"}),
         },
     )
 
@@ -165,8 +170,17 @@ def test_a_gone_target_is_removed_and_the_room_is_told(aws: Harness, pair: tuple
 
 def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(aws: Harness, stub: Stubber) -> None:
     a = aws.join("connA=")["peerId"]
-    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
-    stub.add_response("post_to_connection", {}, {"ConnectionId": "connC=", "Data": ANY})  # peer-left for A, to C
+    stub.add_client_error(  # peer-joined for C, to A
+        "post_to_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA=", "Data": ANY},
+    )
+    stub.add_response(  # peer-left for A, to C
+        "post_to_connection",
+        {},
+        {"ConnectionId": "connC=", "Data": _frame({"type": "peer-left", "peerId": a, "reason": "gone"})},
+    )
 
     joined = aws.join("connC=")
 
@@ -176,14 +190,27 @@ def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(
 
 
 def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
-    _, b = pair
+    a, b = pair
     # The room looks full; checking its members finds A's socket gone ($disconnect never came).
-    stub.add_client_error("get_connection", service_error_code="GoneException", http_status_code=410)
-    stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"})
-    stub.add_response("post_to_connection", {})  # peer-left for A, to B
-    stub.add_response("post_to_connection", {})  # peer-joined for C, to B
+    stub.add_client_error(
+        "get_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA="},
+    )
+    stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"}, {"ConnectionId": "connB="})
+    peer_left = _frame({"type": "peer-left", "peerId": a, "reason": "gone"})
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": peer_left})
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": ANY})  # peer-joined for C
 
     joined = aws.join("connC=")
 
+    stub.assert_no_pending_responses()
+
     assert joined["type"] == "joined"
     assert [peer["peerId"] for peer in joined["peers"]] == [b]
+
+
+def _frame(message: dict[str, object]) -> bytes:
+    """A message as the server posts it: compact JSON, UTF-8."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
