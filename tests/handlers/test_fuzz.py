@@ -146,8 +146,14 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
             assert reply is None or code == "not-joined", f"{where}: {reply}"
         else:  # "any": a mutated frame, valid or not
             assert reply is not None or route in KINDS_ALLOWED_SILENT, where
-        if number % 2000 == 1999:
-            assert table_problems(aws.items()) == [], where
+        if number % 500 == 499:
+            items = aws.items()
+            assert table_problems(items) == [], where
+            # Tombstones expire with their TTL (two hours); here, every 500 frames. moto copies the whole table for
+            # every transaction, so a table that only grows would make each frame slower than the last.
+            for item in items:
+                if item["pk"].startswith("peer#") and "conn" not in item:
+                    aws.table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
     elapsed = time.monotonic() - started
     assert table_problems(aws.items()) == [], f"PARLEY_FUZZ_SEED={seed}"
     # The run covered what it is meant to: the generator is not stuck in one corner.
