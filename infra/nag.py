@@ -49,7 +49,8 @@ def _signaling(stack: ParleyStack) -> None:
         )
     api_id = _logical_id(signaling.api.node.default_child)
     connections = (
-        f"Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/prod/*/@connections/*"
+        "Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+        f"<{api_id}>/prod/{{method}}/@connections/*"
     )
     for key, function in signaling.functions.items():
         assert function.role is not None
@@ -59,12 +60,12 @@ def _signaling(stack: ParleyStack) -> None:
             "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
             "permissions, so their statement must use Resource *; no other statement does.",
         )
-        if FUNCTIONS[key].posts:
+        for method in FUNCTIONS[key].management_methods:
             _ack(
                 function.role,
-                f"IAM5[{connections}]",
-                "execute-api:ManageConnections on this API's prod stage only; connection ids are created at "
-                "runtime, so the @connections/{id} segment can only be a wildcard.",
+                f"IAM5[{connections.format(method=method)}]",
+                f"execute-api:ManageConnections for {method} on this API's prod stage only; connection ids are "
+                "created at runtime, so the @connections/{id} segment can only be a wildcard.",
             )
         _ack(
             function,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import jsii
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -242,16 +242,30 @@ class SignalingApi(Construct):
             role=role,
             environment=environment,
         )
-        if spec.posts:
-            self.stage.grant_management_api_access(function)
-        if spec.uses_table:
-            self.table.grant_read_write_data(function)
+        # Exactly the calls `spec` declares: per DynamoDB action on the table, per HTTP method on @connections.
+        if spec.table_calls:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=spec.table_actions, resources=[self.table.table_arn])
+            )
+        if spec.management_calls:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["execute-api:ManageConnections"],
+                    resources=[self.connections_arn(method) for method in spec.management_methods],
+                )
+            )
         if isinstance(spec, Route):
             if turn_secret is not None and spec.reads_turn_secret:
                 turn_secret.grant_read(function)
             if spec.enqueues_grace:
                 self.grace_queue.grant_send_messages(function)
         return function
+
+    def connections_arn(self, method: str) -> str:
+        """execute-api ARN of one HTTP method on this API's stage's @connections (any connection id)."""
+        return Stack.of(self).format_arn(
+            service="execute-api", resource=self.api.api_id, resource_name=f"{STAGE_NAME}/{method}/@connections/*"
+        )
 
     def _lambda_route(
         self, route: Route, layer: lambda_.ILayerVersion, turn_secret: secretsmanager.ISecret | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,11 @@ from devstack.server import LocalStack
 from tests.selfcontained import OutsideReads
 
 StartLocalStack = Callable[..., LocalStack]
+
+# As every deployment and the local stack configure it. Powertools reads it when signaling.observability is imported
+# (during collection, before any fixture sets the environment); without it, the 100th value of one metric makes
+# Powertools flush early and raise "Must contain a metric namespace" inside a handler.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Parley")
 
 OUTSIDE_READS = OutsideReads(Path(__file__).resolve().parents[1])
 sys.addaudithook(OUTSIDE_READS)

@@ -25,14 +25,60 @@ MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
 
+TABLE_CALLS: dict[str, tuple[str, ...]] = {
+    "GetItem": ("dynamodb:GetItem",),
+    "BatchGetItem": ("dynamodb:BatchGetItem",),
+    "Query": ("dynamodb:Query",),
+    "DeleteItem": ("dynamodb:DeleteItem",),
+    # IAM has no action for a transaction itself: each of its items needs the single-item action. Ours put, update
+    # and delete (signaling.storage), and never use ConditionCheck.
+    "TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+}
+"""The IAM actions each DynamoDB call of the handlers needs."""
+
+MANAGEMENT_CALLS: dict[str, str] = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}
+"""The HTTP method of each Management API call: execute-api:ManageConnections is granted per method
+(.../{stage}/{method}/@connections/*), so a function that only posts cannot close or inspect sockets."""
+
+_REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem"})
+"""The calls of freeing a seat and telling the room (Signaling._remove): every route that can free one makes them."""
+
+
+class _Calls:
+    """What a function's handler calls, declared with its route; the grants are derived from it (and a test records
+    each route's real calls under moto, so the declaration cannot drift)."""
+
+    table_calls: frozenset[str]
+    management_calls: frozenset[str]
+
+    @property
+    def posts(self) -> bool:
+        """The handler calls the Management API."""
+        return bool(self.management_calls)
+
+    @property
+    def uses_table(self) -> bool:
+        return bool(self.table_calls)
+
+    @property
+    def table_actions(self) -> list[str]:
+        """The IAM actions on the table, sorted."""
+        return sorted({action for call in self.table_calls for action in TABLE_CALLS[call]})
+
+    @property
+    def management_methods(self) -> list[str]:
+        """The HTTP methods on @connections, sorted."""
+        return sorted({MANAGEMENT_CALLS[call] for call in self.management_calls})
+
+
 @dataclass(frozen=True)
-class Route:
+class Route(_Calls):
     """One WebSocket route.
 
     handler: dotted path of the Lambda handler ("module.function"), or None for a MOCK integration.
     timeout_seconds: the function's timeout.
-    posts: the handler calls the Management API, so its function needs execute-api:ManageConnections.
-    uses_table: the handler reads and writes the table.
+    table_calls: the DynamoDB operations the handler calls (keys of TABLE_CALLS).
+    management_calls: the Management API operations the handler calls (keys of MANAGEMENT_CALLS).
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
     enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
@@ -41,8 +87,8 @@ class Route:
 
     key: str
     handler: str | None
-    posts: bool = False
-    uses_table: bool = False
+    table_calls: frozenset[str] = frozenset()
+    management_calls: frozenset[str] = frozenset()
     reads_turn_secret: bool = False
     enqueues_grace: bool = False
     route_response: bool = False
@@ -57,12 +103,37 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("$connect", "signaling.handlers.connect"),
-    # Posts only when the grace period is configured to 0 (it then frees the seat at once).
-    Route("$disconnect", "signaling.handlers.disconnect", posts=True, uses_table=True, enqueues_grace=True),
+    # Frees the seat and posts only when the grace period is configured to 0 (it then frees the seat at once).
+    Route(
+        "$disconnect",
+        "signaling.handlers.disconnect",
+        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
+    ),
     Route("$default", "signaling.handlers.default", route_response=True),
-    Route("join", "signaling.handlers.join", posts=True, uses_table=True, reads_turn_secret=True, route_response=True),
-    Route("signal", "signaling.handlers.signal", posts=True, uses_table=True),
-    Route("leave", "signaling.handlers.leave", posts=True, uses_table=True),
+    # Reads a peer to resume it, closes the socket it replaces, and asks whether members of a full room are alive.
+    Route(
+        "join",
+        "signaling.handlers.join",
+        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
+        reads_turn_secret=True,
+        route_response=True,
+    ),
+    # Reads sender and target in one BatchGetItem; frees the target's seat if its socket is gone.
+    Route(
+        "signal",
+        "signaling.handlers.signal",
+        table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
+        management_calls=frozenset({"PostToConnection"}),
+    ),
+    Route(
+        "leave",
+        "signaling.handlers.leave",
+        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        management_calls=frozenset({"PostToConnection"}),
+    ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
 
@@ -70,7 +141,7 @@ ROUTES_BY_KEY: dict[str, Route] = {route.key: route for route in ROUTES}
 
 
 @dataclass(frozen=True)
-class QueueSpec:
+class QueueSpec(_Calls):
     """An SQS standard queue consumed by one function through a Lambda event source mapping, with a dead-letter
     queue. The CDK stack deploys it from this, and the local stack emulates it (devstack/queues.py) from the same
     values.
@@ -88,9 +159,9 @@ class QueueSpec:
 
     key: str
     handler: str
-    posts: bool = True
-    """The consumer calls the Management API (as a Route's `posts`)."""
-    uses_table: bool = True
+    table_calls: frozenset[str] = _REMOVES_MEMBERS | {"GetItem"}
+    """As a Route's: the consumer frees seats (Signaling.grace_over)."""
+    management_calls: frozenset[str] = frozenset({"PostToConnection"})
     batch_size: int = 10
     max_concurrency: int = 10
     timeout_seconds: int = 30

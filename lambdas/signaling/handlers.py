@@ -1,5 +1,6 @@
-"""Lambda entry points, one per WebSocket route (see signaling.definition.ROUTES). Each parses its event, calls
-one function of the service and turns a domain error into a reply."""
+"""Lambda entry points, one per WebSocket route (see signaling.definition.ROUTES). Each parses its event (the frame
+exactly once, strictly, through signaling.wire), calls one function of the service and turns a domain error into a
+reply."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketDisconnectEventModel,
 )
 
-from signaling import wiring
-from signaling.errors import INTERNAL_MESSAGE, SignalingError
-from signaling.models import Join, Leave, Signal, describe_unroutable, dumps, error
-from signaling.models import parse as parse_message
+from signaling import wire, wiring
+from signaling.errors import INTERNAL_MESSAGE, BadRequest, SignalingError
+from signaling.models import Join, Leave, Signal, describe_payload, dumps, error, validate
 from signaling.observability import entrypoint, logger, metrics
 
 OK: dict[str, Any] = {"statusCode": 200}
@@ -44,7 +44,11 @@ def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @entrypoint
 def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    problem = describe_unroutable(event.get("body"))
+    try:
+        problem = describe_payload(wire.decode_event(event))
+    except BadRequest as exc:
+        problem = exc
+    metrics.add_metric(name=f"Error-{problem.code}", unit=MetricUnit.Count, value=1)
     return _reply(error(problem.code, problem.message))
 
 
@@ -52,7 +56,7 @@ def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
         context_ = event["requestContext"]
-        request = parse_message(event.get("body"), Join)
+        request = validate(wire.decode_event(event), Join)
         joined = wiring.service(context_).join(conn, request, connected_at=context_["connectedAt"] / 1000)
         metrics.add_metric(name="Resumed" if joined["resumed"] else "Joined", unit=MetricUnit.Count, value=1)
         return _reply(joined)
@@ -63,7 +67,7 @@ def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @entrypoint
 def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
-        request = parse_message(event.get("body"), Signal)
+        request = validate(wire.decode_event(event), Signal)
         wiring.service(event["requestContext"]).signal(conn, request)
         return OK
 
@@ -73,7 +77,7 @@ def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @entrypoint
 def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
-        parse_message(event.get("body"), Leave)
+        validate(wire.decode_event(event), Leave)
         wiring.service(event["requestContext"]).leave(conn)
         return OK
 

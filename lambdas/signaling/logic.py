@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from signaling import wire
 from signaling.definition import CONNECTION_MAX_SECONDS, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
@@ -82,13 +83,18 @@ class Signaling:
                 return resumed
         peer_id = request.peer_id or new_peer_id()
         token = new_token()
-        self._seat(conn, request, peer_id, hash_token(token), expires_at)
+        # A proposed peerId that someone held recently stays bound to its token (its tombstone): only the token
+        # takes it back.
+        claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
+        self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
         room = self._storage.room(request.room)
         others = [m for m in room.live if m.peer_id != peer_id]
         others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
         return self._joined(room, peer_id, token, request.name, others, resumed=False)
 
-    def _seat(self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int) -> None:
+    def _seat(
+        self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
+    ) -> None:
         reaped = False
         for _ in range(self._settings.max_capacity + 4):
             room = self._storage.room(request.room)
@@ -110,13 +116,15 @@ class Signaling:
                     conn=conn,
                     token_hash=token_hash,
                     expires_at=expires_at,
+                    claim_hash=claim,
                 )
                 return
             except Contended:
                 continue  # another join took the seat, or the room changed: read it again
             except PeerIdTaken as exc:
                 raise InvalidToken(
-                    f'The peerId "{peer_id}" is in use. Send its token to resume it, or join without a peerId.'
+                    f'The peerId "{peer_id}" is in use or was in use recently. Send its token to take it back, or join'
+                    " without a peerId."
                 ) from exc
             except ConnectionTaken as exc:
                 raise AlreadyJoined(
@@ -128,6 +136,10 @@ class Signaling:
         for _ in range(3):
             peer = self._storage.peer(peer_id)
             if peer is None:
+                return None  # never existed, or its record expired: join afresh with this peerId
+            if peer.lapsed:
+                if not hmac.compare_digest(peer.token_hash, hash_token(token)):
+                    raise InvalidToken(f'The token does not match peerId "{peer_id}".')
                 return None  # membership lapsed (left, or its socket was found dead): join afresh, same peerId
             if not hmac.compare_digest(peer.token_hash, hash_token(token)):
                 raise InvalidToken(f'The token does not match peerId "{peer_id}".')
@@ -191,7 +203,7 @@ class Signaling:
 
     def signal(self, conn: str, request: Signal) -> None:
         """Relay `data` to one peer of the sender's room: one DynamoDB round trip and one post."""
-        data = json.dumps(request.data, separators=(",", ":"), ensure_ascii=False)
+        data = wire.dumps(request.data)  # RFC 8259 only: wire.decode let no NaN or lone surrogate in
         size = len(data.encode())
         if size > self._settings.max_signal_bytes:
             raise TooLarge(f"'data' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")

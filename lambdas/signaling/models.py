@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
 
+from signaling import wire
 from signaling.errors import BadRequest
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -52,9 +52,14 @@ _FIELD_HINTS = {
 
 
 def parse(body: str | None, model: type[M]) -> M:
-    """Parse one client message, or raise BadRequest with a sentence naming what is wrong."""
-    payload = decode_object(body)
-    if "data" in model.model_fields and payload.get("data", None) is None:
+    """Parse one client frame (signaling.wire, strictly) into `model`, or raise BadRequest with a sentence naming
+    what is wrong."""
+    return validate(wire.decode(body), model)
+
+
+def validate(payload: dict[str, Any], model: type[M]) -> M:
+    """A frame already decoded by signaling.wire as `model`, or BadRequest."""
+    if "data" in model.model_fields and payload.get("data") is None:
         raise BadRequest("'data' is required: the payload to relay to the other peer.")
     try:
         return model.model_validate(payload)
@@ -62,27 +67,22 @@ def parse(body: str | None, model: type[M]) -> M:
         raise BadRequest(_describe(exc)) from exc
 
 
-def decode_object(body: str | None) -> dict[str, Any]:
-    try:
-        payload = json.loads(body or "")
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise BadRequest('Messages must be JSON text, for example {"action":"ping"}.') from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("A message must be a JSON object with an 'action' field.")
-    return payload
-
-
 def describe_unroutable(body: str | None) -> BadRequest:
-    """Why a message reached $default: not JSON, not an object, or no known action."""
+    """Why a frame reached $default: not JSON, not an object, or no known action."""
     try:
-        payload = decode_object(body)
+        payload = wire.decode(body)
     except BadRequest as exc:
         return exc
+    return describe_payload(payload)
+
+
+def describe_payload(payload: dict[str, Any]) -> BadRequest:
+    """Why a decoded frame reached $default: no action, or an unknown one."""
     action = payload.get("action")
     expected = ", ".join(ACTIONS)
     if action is None:
         return BadRequest(f"The message has no 'action'. Use one of: {expected}.")
-    return BadRequest(f"Unknown action {json.dumps(action)[:80]}. Use one of: {expected}.")
+    return BadRequest(f"Unknown action {wire.dumps(action)[:80]}. Use one of: {expected}.")
 
 
 def _describe(exc: ValidationError) -> str:
@@ -98,7 +98,7 @@ def _describe(exc: ValidationError) -> str:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return wire.dumps(message)
 
 
 def peer_joined(peer_id: str, name: str) -> dict[str, Any]:

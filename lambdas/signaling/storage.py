@@ -4,6 +4,7 @@
     room#<room>      meta        capacity, joins, expiresAt                    the room's capacity; a version
     room#<room>      slot#<i>    peerId, name, conn, expiresAt                 membership: one item per seat
     peer#<peer>      peer        room, slot, conn, tokenHash, expiresAt        relay target, identity, resume
+    peer#<peer>      peer        tokenHash, expiresAt                          a tombstone: the peer left (below)
     conn#<conn>      conn        room, peerId, slot, expiresAt                 who is on this socket
 
 Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joining writes one seat with
@@ -11,6 +12,10 @@ Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joinin
 leave wrong: a seat whose record expired is free again. Peer ids are unique across the table, so a relay reads the
 sender (by socket) and the target (by peer id) in one BatchGetItem. DynamoDB deletes expired items lazily, so every
 read treats an expired item as absent.
+
+When a member is removed, its peer record stays as a tombstone (room, slot and conn removed; tokenHash and expiresAt
+kept) until its TTL: whoever may still remember that peerId (the others in the call, for a while) must not see it
+come back as someone else, so only the holder of its token can take the id again until then.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class Peer:
     slot: int
     conn: str
     token_hash: str
+    lapsed: bool = False  # a tombstone: not seated anywhere, but its id stays bound to token_hash until its TTL
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,17 @@ def _s(value: str) -> dict[str, str]:
 
 
 class Storage:
-    def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._db = client
         self._table = table_name
         self._clock = clock
+        self._sleep = sleep
 
     def _now(self) -> int:
         return int(self._clock())
@@ -174,7 +187,7 @@ class Storage:
             keys = unprocessed.get(self._table, {}).get("Keys", [])
             if not keys:
                 break
-            _backoff(attempt)
+            self._backoff(attempt)
         else:
             raise StorageError("BatchGetItem kept leaving keys unprocessed")
         sender = target = None
@@ -183,7 +196,7 @@ class Storage:
                 continue
             if item[PK]["S"].startswith("conn#"):
                 sender = _to_connection(conn, item)
-            else:
+            elif "conn" in item:  # not a tombstone
                 target = _to_peer(item)
         return sender, target
 
@@ -200,8 +213,10 @@ class Storage:
         conn: str,
         token_hash: str,
         expires_at: int,
+        claim_hash: str | None = None,
     ) -> None:
-        """Seat a new peer atomically. Raises Contended, PeerIdTaken or ConnectionTaken."""
+        """Seat a new peer atomically. Raises Contended, PeerIdTaken or ConnectionTaken. `claim_hash` (the hash of
+        the token that came with a proposed peerId) lets the peer take over that id's tombstone."""
         now = self._now()
         fresh = {":now": _n(now)}
         ttl = {"#ttl": TTL}
@@ -228,6 +243,20 @@ class Storage:
                 }
             }
         self._set_room_expiry(meta, now)
+        peer = self._put(
+            _peer(peer_id),
+            {
+                "room": _s(room.name),
+                "slot": _n(slot),
+                "conn": _s(conn),
+                "tokenHash": _s(token_hash),
+                TTL: _n(expires_at),
+            },
+            now,
+        )
+        if claim_hash is not None:
+            peer["Put"]["ConditionExpression"] += " OR (attribute_not_exists(conn) AND tokenHash = :claim)"
+            peer["Put"]["ExpressionAttributeValues"][":claim"] = _s(claim_hash)
         items = [
             meta,
             self._put(
@@ -235,17 +264,7 @@ class Storage:
                 {"peerId": _s(peer_id), "name": _s(name), "conn": _s(conn), TTL: _n(expires_at)},
                 now,
             ),
-            self._put(
-                _peer(peer_id),
-                {
-                    "room": _s(room.name),
-                    "slot": _n(slot),
-                    "conn": _s(conn),
-                    "tokenHash": _s(token_hash),
-                    TTL: _n(expires_at),
-                },
-                now,
-            ),
+            peer,
             self._put(
                 _conn(conn), {"room": _s(room.name), "peerId": _s(peer_id), "slot": _n(slot), TTL: _n(expires_at)}, now
             ),
@@ -312,11 +331,20 @@ class Storage:
         raise Contended
 
     def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> bool:
-        """Remove a peer if it is still on `conn`. False: already removed, or it moved to another socket."""
+        """Remove a peer if it is still on `conn`, leaving its tombstone. False: already removed, or it moved to
+        another socket."""
         only_if_on_conn = {"ConditionExpression": "conn = :conn", "ExpressionAttributeValues": {":conn": _s(conn)}}
+        tombstone = {
+            "TableName": self._table,
+            "Key": _peer(peer_id),
+            "UpdateExpression": "REMOVE #room, #slot, #conn",
+            "ExpressionAttributeNames": {"#room": "room", "#slot": "slot", "#conn": "conn"},
+            "ConditionExpression": "#conn = :conn",
+            "ExpressionAttributeValues": {":conn": _s(conn)},
+        }
         items = [
             {"Delete": {"TableName": self._table, "Key": _seat(room, slot)} | only_if_on_conn},
-            {"Delete": {"TableName": self._table, "Key": _peer(peer_id)} | only_if_on_conn},
+            {"Update": tombstone},
             {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
         ]
         reasons = self._transact(items)
@@ -377,8 +405,11 @@ class Storage:
                 codes = {reason.get("Code") for reason in reasons}
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" not in codes:
                     return reasons
-                _backoff(attempt)
+                self._backoff(attempt)
         raise StorageError("transaction kept conflicting")
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
 
     def _expired(self, item: dict[str, Any]) -> bool:
         return TTL in item and int(item[TTL]["N"]) <= self._now()
@@ -389,14 +420,13 @@ def _to_connection(conn: str, item: dict[str, Any]) -> Connection:
 
 
 def _to_peer(item: dict[str, Any]) -> Peer:
+    peer_id = item[PK]["S"].removeprefix("peer#")
+    if "conn" not in item:
+        return Peer(peer_id=peer_id, room="", slot=-1, conn="", token_hash=item["tokenHash"]["S"], lapsed=True)
     return Peer(
-        peer_id=item[PK]["S"].removeprefix("peer#"),
+        peer_id=peer_id,
         room=item["room"]["S"],
         slot=int(item["slot"]["N"]),
         conn=item["conn"]["S"],
         token_hash=item["tokenHash"]["S"],
     )
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security

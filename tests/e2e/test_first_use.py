@@ -73,6 +73,14 @@ def _denied_page(browser: Browser, url: str, permissions: list[str]) -> Page:
     return page
 
 
+def _close_without_problems(page: Page) -> None:
+    """Close a _denied_page's context, failing if the page reported a CSP violation or an uncaught error (what
+    WATCH recorded: the new_page fixture checks its own pages the same way)."""
+    problems = page.evaluate("window.__problems || []")
+    page.context.close()
+    assert not problems, f"the page reported problems: {problems}"
+
+
 def test_a_blocked_camera_is_explained_and_joining_with_audio_works(
     new_page: NewPage, browser_without_media_permission: Browser, local_stack: Any, artifacts: Path
 ) -> None:
@@ -93,7 +101,7 @@ def test_a_blocked_camera_is_explained_and_joining_with_audio_works(
     send_chat(grace, "I can see you")
     expect(ada.get_by_test_id("chat-log")).to_contain_text("I can see you")
     grace.screenshot(path=str(artifacts / "camera-denied-in-call.png"))
-    grace.context.close()
+    _close_without_problems(grace)
 
 
 def test_with_camera_and_microphone_blocked_one_can_still_join(
@@ -112,7 +120,7 @@ def test_with_camera_and_microphone_blocked_one_can_still_join(
     expect(viewer.get_by_test_id("participant-list").locator("li")).to_have_count(2)
     expect(ada.get_by_test_id("participant-list").locator("li")).to_have_count(2)
     expect(viewer.get_by_test_id("error-banner")).to_contain_text("You can still join")
-    viewer.context.close()
+    _close_without_problems(viewer)
 
 
 def test_a_call_on_a_phone_sized_screen(new_page: NewPage, artifacts: Path) -> None:

@@ -99,12 +99,14 @@ def test_leave_tells_the_others_and_a_second_leave_is_not_joined(aws: Harness, p
     assert [m["code"] for m in aws.inbox("connB=")] == ["not-joined"]
 
 
-def test_the_last_member_leaving_removes_every_record(aws: Harness, pair: tuple[str, str]) -> None:
+def test_the_last_member_leaving_removes_every_record_but_the_tombstones(aws: Harness, pair: tuple[str, str]) -> None:
     aws.send("connB=", {"action": "leave"})
     aws.disconnect("connA=")
     aws.end_grace_periods()
 
-    assert aws.items() == []
+    items = aws.items()
+    assert {item["pk"] for item in items} == {f"peer#{pair[0]}", f"peer#{pair[1]}"}
+    assert all(set(item) == {"pk", "sk", "tokenHash", "expiresAt"} for item in items)  # tombstones only
 
 
 def test_a_seat_freed_by_leave_admits_a_newcomer(aws: Harness, pair: tuple[str, str]) -> None:
@@ -144,43 +146,71 @@ def stub(aws: Harness) -> Iterator[Stubber]:
 
 def test_a_gone_target_is_removed_and_the_room_is_told(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
     a, b = pair
-    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+    stub.add_client_error(
+        "post_to_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA=", "Data": _frame({"type": "signal", "from": b, "data": {"seq": 1}})},
+    )
     stub.add_response(
         "post_to_connection",
         {},
         {
             "ConnectionId": "connB=",
-            "Data": json.dumps({"type": "peer-left", "peerId": a, "reason": "gone"}, separators=(",", ":")).encode(),
+            "Data": _frame({"type": "peer-left", "peerId": a, "reason": "gone"}),
         },
     )
 
     aws.send("connB=", {"action": "signal", "to": a, "data": {"seq": 1}})
 
     stub.assert_no_pending_responses()
-    assert {item["pk"] for item in aws.items()} == {"room#room1", f"peer#{b}", "conn#connB="}
+    assert {item["pk"] for item in aws.items()} == {"room#room1", f"peer#{a}", f"peer#{b}", "conn#connB="}
+    assert "conn" not in next(item for item in aws.items() if item["pk"] == f"peer#{a}")  # a tombstone
 
 
 def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(aws: Harness, stub: Stubber) -> None:
     a = aws.join("connA=")["peerId"]
-    stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
-    stub.add_response("post_to_connection", {}, {"ConnectionId": "connC=", "Data": ANY})  # peer-left for A, to C
+    stub.add_client_error(  # peer-joined for C, to A
+        "post_to_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA=", "Data": ANY},
+    )
+    stub.add_response(  # peer-left for A, to C
+        "post_to_connection",
+        {},
+        {"ConnectionId": "connC=", "Data": _frame({"type": "peer-left", "peerId": a, "reason": "gone"})},
+    )
 
     joined = aws.join("connC=")
 
     stub.assert_no_pending_responses()
     assert joined["peers"] == []
-    assert not [item for item in aws.items() if a in item["pk"]]
+    assert [set(item) for item in aws.items() if a in item["pk"]] == [{"pk", "sk", "tokenHash", "expiresAt"}]
 
 
 def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tuple[str, str], stub: Stubber) -> None:
-    _, b = pair
+    a, b = pair
     # The room looks full; checking its members finds A's socket gone ($disconnect never came).
-    stub.add_client_error("get_connection", service_error_code="GoneException", http_status_code=410)
-    stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"})
-    stub.add_response("post_to_connection", {})  # peer-left for A, to B
-    stub.add_response("post_to_connection", {})  # peer-joined for C, to B
+    stub.add_client_error(
+        "get_connection",
+        service_error_code="GoneException",
+        http_status_code=410,
+        expected_params={"ConnectionId": "connA="},
+    )
+    stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"}, {"ConnectionId": "connB="})
+    peer_left = _frame({"type": "peer-left", "peerId": a, "reason": "gone"})
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": peer_left})
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": ANY})  # peer-joined for C
 
     joined = aws.join("connC=")
 
+    stub.assert_no_pending_responses()
+
     assert joined["type"] == "joined"
     assert [peer["peerId"] for peer in joined["peers"]] == [b]
+
+
+def _frame(message: dict[str, object]) -> bytes:
+    """A message as the server posts it: compact JSON, UTF-8."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()

@@ -9,7 +9,13 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_template import properties, resources, text
 
-from signaling.definition import PING_RESPONSE, ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, Route
+from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, Route
+
+PROTOCOL_ROUTES = {"$connect", "$disconnect", "$default", "join", "signal", "leave", "ping"}
+"""The routes docs/protocol.md and the README name, written out here: the template is checked against the protocol,
+not only against the definition it was generated from."""
+TWO_WAY_ROUTES = {"join", "$default", "ping"}
+"""Routes whose reply is the route response (protocol.md: `joined`, the error for a malformed frame, `pong`)."""
 
 
 def _route(template: Template, route: Route) -> tuple[str, dict[str, Any]]:
@@ -39,6 +45,7 @@ def test_api_selects_routes_by_the_definitions_expression(template: Template) ->
 def test_api_has_exactly_the_routes_of_the_definition(template: Template) -> None:
     keys = sorted(props["RouteKey"] for props in properties(template, "AWS::ApiGatewayV2::Route"))
 
+    assert keys == sorted(PROTOCOL_ROUTES)
     assert keys == sorted(route.key for route in ROUTES)
 
 
@@ -84,7 +91,8 @@ def test_mock_route_replies_with_the_definitions_body(template: Template, route:
             "TemplateSelectionExpression": "\\$default",
         },
     )
-    assert route.mock_response == PING_RESPONSE
+    assert route.key == "ping"
+    assert json.loads(route.mock_response or "") == {"type": "pong"}  # protocol.md: `ping` gets `pong`
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
@@ -96,6 +104,7 @@ def test_route_has_a_route_response_exactly_when_the_definition_says(template: T
         if response["RouteId"] == {"Ref": logical_id}
     ]
 
+    assert route.route_response == (route.key in TWO_WAY_ROUTES)
     if route.route_response:
         assert props["RouteResponseSelectionExpression"] == "$default"
         assert [response["RouteResponseKey"] for response in responses] == ["$default"]

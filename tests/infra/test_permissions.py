@@ -43,15 +43,26 @@ def test_only_posting_routes_may_manage_connections(template: Template, route: R
 
 
 @pytest.mark.parametrize("route", [r for r in HANDLER_ROUTES if r.posts], ids=lambda r: r.key)
-def test_manage_connections_is_scoped_to_this_apis_stage(template: Template, route: Route | QueueSpec) -> None:
+def test_manage_connections_is_scoped_to_this_apis_stage_and_the_methods_declared(
+    template: Template, route: Route | QueueSpec
+) -> None:
     (api_id,) = resources(template, "AWS::ApiGatewayV2::Api")
     (statement,) = [s for s in _statements(template, route) if "execute-api:ManageConnections" in actions(s)]
+    granted = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
 
     assert actions(statement) == ["execute-api:ManageConnections"]
-    assert text(statement["Resource"]) == (
+    assert sorted(text(resource) for resource in granted) == sorted(
         f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api_id}}}"
-        f"/{STAGE_NAME}/*/@connections/*"
+        f"/{STAGE_NAME}/{method}/@connections/*"
+        for method in route.management_methods
     )
+
+
+def test_only_join_may_close_or_inspect_sockets() -> None:
+    """A posting function that is compromised or confused cannot close anyone's socket."""
+    closers = [key for key, spec in FUNCTIONS.items() if {"DELETE", "GET"} & set(spec.management_methods)]
+
+    assert closers == ["join"]
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
@@ -62,8 +73,16 @@ def test_only_routes_that_declare_it_touch_the_table(template: Template, route: 
     if route.uses_table:
         (statement,) = table_statements
         assert statement["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+        assert sorted(actions(statement)) == route.table_actions  # exactly what the route declares
     else:
         assert table_statements == []
+
+
+def test_no_function_may_scan_batch_write_read_streams_or_describe_the_table(template: Template) -> None:
+    never = {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+
+    assert never.isdisjoint(_all_actions(template))
+    assert not [a for a in _all_actions(template) if a.startswith("dynamodb:Describe")]
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,18 +96,35 @@ def test_the_gateway_counts_messages_by_direction_and_kind(start_local_stack: Ca
 
 def test_handler_durations_are_kept_by_route(start_local_stack: Callable[..., LocalStack]) -> None:
     stack = start_local_stack(routes=echo_handlers.routes())
+    echo_handlers.RELEASE.clear()
+    held: list[float] = []
 
     async def scenario() -> None:
         async with open_socket(stack) as ws:
-            await ws.send('{"action": "echo"}')
-            await receive_json(ws)
+            await ws.send('{"action": "wait"}')  # runs until `release`
+            while not echo_handlers.events("wait"):  # its handler has started
+                await asyncio.sleep(0.001)
+            started = time.perf_counter()
+            for _ in range(10):
+                await ws.send('{"action": "ping"}')
+                await receive_json(ws)
+            held.append((time.perf_counter() - started) * 1000)
+            await ws.send('{"action": "release"}')
+            replies = [await receive_json(ws), await receive_json(ws)]
+            assert {reply["type"] for reply in replies} == {"waited", "released"}
 
+    began = time.perf_counter()
     run(scenario())
     stack.wait_idle()
+    wall = (time.perf_counter() - began) * 1000
 
     assert {route: len(times) for route, times in stack.traffic.handler_ms.items()} == {
         "$connect": 1,
-        "echo": 1,
+        "wait": 1,
+        "release": 1,
         "$disconnect": 1,
     }
-    assert all(ms >= 0 for times in stack.traffic.handler_ms.values() for ms in times)
+    # Milliseconds of each handler's own run: `wait` ran at least while the pings went back and forth, and no
+    # handler ran longer than the whole scenario.
+    assert stack.traffic.handler_ms["wait"][0] >= held[0] > 0
+    assert all(0 < ms <= wall for times in stack.traffic.handler_ms.values() for ms in times)

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from signaling.storage import Member, Room, Storage
+from signaling.storage import Member, Room, Storage, StorageError
 
 
 def seat(slot: int, *, expired: bool = False) -> Member:
@@ -35,12 +35,20 @@ def _cancelled(*codes: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def stubbed() -> tuple[Storage, Stubber]:
+def sleeps() -> list[float]:
+    """The back-off delays Storage asked for: it sleeps through this, never for real, in these tests."""
+    return []
+
+
+@pytest.fixture
+def stubbed(sleeps: list[float]) -> tuple[Storage, Stubber]:
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    return Storage(client, "t"), Stubber(client)
+    return Storage(client, "t", sleep=sleeps.append), Stubber(client)
 
 
-def test_a_transaction_conflict_is_retried_until_it_commits(stubbed: tuple[Storage, Stubber]) -> None:
+def test_a_transaction_conflict_is_retried_until_it_commits(
+    stubbed: tuple[Storage, Stubber], sleeps: list[float]
+) -> None:
     # Real DynamoDB cancels concurrent transactions on one item with TransactionConflict (moto never does).
     storage, stub = stubbed
     for _ in range(2):
@@ -57,9 +65,31 @@ def test_a_transaction_conflict_is_retried_until_it_commits(stubbed: tuple[Stora
 
     assert removed is True
     stub.assert_no_pending_responses()
+    assert len(sleeps) == 2  # one back-off before each retry, with jitter growing from at most 10 ms
+    assert 0 <= sleeps[0] <= 0.01
+    assert 0 <= sleeps[1] <= 0.02
 
 
-def test_a_failed_condition_is_not_retried(stubbed: tuple[Storage, Stubber]) -> None:
+def test_a_conflict_that_never_ends_gives_up_after_six_attempts(
+    stubbed: tuple[Storage, Stubber], sleeps: list[float]
+) -> None:
+    storage, stub = stubbed
+    for _ in range(6):
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields=_cancelled("TransactionConflict", "None", "None"),
+        )
+
+    with stub, pytest.raises(StorageError):
+        storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
+
+    stub.assert_no_pending_responses()
+    assert len(sleeps) == 6  # one after every attempt, the last included (it could be skipped: noted, not changed)
+    assert all(0 <= delay <= 0.01 * 2**attempt for attempt, delay in enumerate(sleeps))
+
+
+def test_a_failed_condition_is_not_retried(stubbed: tuple[Storage, Stubber], sleeps: list[float]) -> None:
     storage, stub = stubbed
     stub.add_client_error(
         "transact_write_items",
@@ -73,3 +103,4 @@ def test_a_failed_condition_is_not_retried(stubbed: tuple[Storage, Stubber]) -> 
 
     assert removed is False
     stub.assert_no_pending_responses()
+    assert sleeps == []
