@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e import coturn as turnserver
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TIMEOUT_MS = 15_000
@@ -86,6 +87,15 @@ def _problems(context: BrowserContext) -> list[str]:
         if not page.is_closed():
             found += page.evaluate("window.__problems || []")
     return found
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[turnserver.Coturn]:
+    """A real coturn on 127.0.0.1 with `use-auth-secret` and a secret of its own (turnserver.start)."""
+    _skip_without_chromium()  # it serves the browser tests, which run only inside the loopback-only namespace
+    server = turnserver.start(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
