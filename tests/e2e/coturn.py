@@ -23,6 +23,9 @@ HOST = "127.0.0.1"
 RELAY_PORTS = 200
 """Relay ports for one run: a 2-person call needs one allocation per page and transport, a few at most."""
 STARTUP_SECONDS = 10.0
+REFUSED = "check_stun_auth: Cannot find credentials of user <"
+"""What coturn 4.6 logs for a username whose HMAC does not match the secret or whose expiry has passed (every
+allocation also starts with a 401 that asks for credentials, so "401" alone proves nothing)."""
 
 MAGIC_COOKIE = 0x2112A442
 BINDING_REQUEST = 0x0001

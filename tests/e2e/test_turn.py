@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from devstack.server import LocalStack
 from tests.conftest import StartLocalStack
 from tests.e2e.conftest import NewPage
-from tests.e2e.coturn import Coturn
+from tests.e2e.coturn import REFUSED, Coturn
 from tests.e2e.helpers import (
     TIMEOUT_MS,
     create_room,
@@ -60,6 +60,8 @@ def selected_pair(page: Page) -> dict[str, Any]:
 
 
 def test_a_relay_only_call_goes_through_coturn(new_page: NewPage, coturn: Coturn, artifacts: Path) -> None:
+    log_before = len(coturn.log_text())
+
     # Given Ada and Grace both force their connections through the relay (?ice=relay)
     ada = new_page("/?ice=relay", name="Ada")
     room = create_room(ada, capacity=2)
@@ -94,3 +96,6 @@ def test_a_relay_only_call_goes_through_coturn(new_page: NewPage, coturn: Coturn
     expect(ada.get_by_test_id("error-banner")).to_be_hidden()
     expect(grace.get_by_test_id("error-banner")).to_be_hidden()
     ada.screenshot(path=str(artifacts / "relay-call.png"))
+
+    # And coturn accepted every credential it was shown (the refusal line test_turn_refused.py looks for is absent)
+    assert REFUSED not in coturn.log_text()[log_before:]
