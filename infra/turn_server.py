@@ -108,8 +108,8 @@ class TurnServers(Construct):
             description="Parley TURN: STUN/TURN on 3478 (UDP, TCP), the UDP relay range, and TLS when a domain is set",
             allow_all_outbound=True,  # relayed media goes to whatever address the peers have
         )
-        anywhere = (ec2.Peer.any_ipv4(), ec2.Peer.any_ipv6())
-        for peer in anywhere:
+        # IPv4 only: the VPC has no IPv6 range, so ::/0 rules would open nothing.
+        for peer in (ec2.Peer.any_ipv4(),):
             group.add_ingress_rule(peer, ec2.Port.udp(TURN_PORT), "TURN over UDP")
             group.add_ingress_rule(peer, ec2.Port.tcp(TURN_PORT), "TURN over TCP")
             group.add_ingress_rule(peer, ec2.Port.udp_range(*RELAY_PORTS), "TURN relay range (peer to relay)")
