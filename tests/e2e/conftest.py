@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
-from tests.e2e import coturn as turnserver
+from bench import coturn as turnserver
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TIMEOUT_MS = 15_000

@@ -13,7 +13,7 @@ from devstack.server import LocalStack
 from signaling.ice import turn_credentials
 from tests.conftest import StartLocalStack
 from tests.e2e.conftest import NewPage
-from tests.e2e.coturn import REFUSED, Coturn
+from bench.coturn import REFUSED, Coturn
 from tests.e2e.helpers import TIMEOUT_MS, create_room, join_room
 
 pytestmark = pytest.mark.browser

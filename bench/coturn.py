@@ -1,5 +1,6 @@
-"""A real coturn (Debian's `turnserver`) on 127.0.0.1, configured as a deploy configures it: TURN REST API
-credentials (`use-auth-secret`) with a shared secret, listening on UDP and TCP, relaying over UDP.
+"""Debian's coturn as the browser tests and the relayed-call benchmark start it: a real `turnserver` on 127.0.0.1,
+configured as a deploy configures it: TURN REST API credentials (`use-auth-secret`) with a shared secret, listening
+on UDP and TCP, relaying over UDP.
 
 Everything it writes (log, pid file, its SQLite user database, which `use-auth-secret` leaves empty) goes into a
 directory the caller owns, and nothing listens beyond loopback. `--allow-loopback-peers` is what lets it relay at
