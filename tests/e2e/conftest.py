@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
 from bench import coturn as turnserver
+from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TIMEOUT_MS = 15_000

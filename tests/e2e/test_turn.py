@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.coturn import REFUSED, Coturn
 from devstack.server import LocalStack
 from tests.conftest import StartLocalStack
 from tests.e2e.conftest import NewPage
-from bench.coturn import REFUSED, Coturn
 from tests.e2e.helpers import (
     TIMEOUT_MS,
     create_room,

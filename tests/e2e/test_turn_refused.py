@@ -9,11 +9,11 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from bench.coturn import REFUSED, Coturn
 from devstack.server import LocalStack
 from signaling.ice import turn_credentials
 from tests.conftest import StartLocalStack
 from tests.e2e.conftest import NewPage
-from bench.coturn import REFUSED, Coturn
 from tests.e2e.helpers import TIMEOUT_MS, create_room, join_room
 
 pytestmark = pytest.mark.browser
