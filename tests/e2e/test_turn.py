@@ -46,11 +46,20 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
+@pytest.fixture(scope="module", params=["udp", "tcp"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """udp: the URLs a deploy hands out (UDP and TCP), and the browser relays over UDP, its first choice. tcp: only
+    the TCP URL, as a network that blocks UDP leaves it, so the relay must work over TCP."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def local_stack(start_local_stack: StartLocalStack, coturn: Coturn) -> LocalStack:
-    """The local stack configured as a deploy with a TURN server is: its turn: URLs (UDP, TCP) and the shared secret,
-    and no other ICE server (tests/conftest.py sets ICE_SERVERS to [])."""
-    return start_local_stack(env={"TURN_URLS": ",".join(coturn.urls), "TURN_SECRET": coturn.secret})
+def local_stack(start_local_stack: StartLocalStack, coturn: Coturn, transport: str) -> LocalStack:
+    """The local stack configured as a deploy with a TURN server is: its turn: URLs and the shared secret, and no
+    other ICE server (tests/conftest.py sets ICE_SERVERS to [])."""
+    udp, tcp = coturn.urls
+    urls = [udp, tcp] if transport == "udp" else [tcp]
+    return start_local_stack(env={"TURN_URLS": ",".join(urls), "TURN_SECRET": coturn.secret})
 
 
 def selected_pair(page: Page) -> dict[str, Any]:
@@ -59,7 +68,9 @@ def selected_pair(page: Page) -> dict[str, Any]:
     return pair
 
 
-def test_a_relay_only_call_goes_through_coturn(new_page: NewPage, coturn: Coturn, artifacts: Path) -> None:
+def test_a_relay_only_call_goes_through_coturn(
+    new_page: NewPage, coturn: Coturn, transport: str, artifacts: Path
+) -> None:
     log_before = len(coturn.log_text())
 
     # Given Ada and Grace both force their connections through the relay (?ice=relay)
@@ -89,13 +100,14 @@ def test_a_relay_only_call_goes_through_coturn(new_page: NewPage, coturn: Coturn
         assert pair["local"]["type"] == "relay", pair
         assert pair["remote"]["type"] == "relay", pair
         assert f"127.0.0.1:{coturn.port}" in (pair["local"]["url"] or ""), pair
+        assert pair["local"]["relayProtocol"] == transport, pair  # how the browser reached the relay
         assert pair["bytesSent"] > 10_000, pair
         assert pair["bytesReceived"] > 10_000, pair
 
     # And no TURN warning is shown
     expect(ada.get_by_test_id("error-banner")).to_be_hidden()
     expect(grace.get_by_test_id("error-banner")).to_be_hidden()
-    ada.screenshot(path=str(artifacts / "relay-call.png"))
+    ada.screenshot(path=str(artifacts / f"relay-call-{transport}.png"))
 
     # And coturn accepted every credential it was shown (the refusal line test_turn_refused.py looks for is absent)
     assert REFUSED not in coturn.log_text()[log_before:]
