@@ -1,6 +1,6 @@
-"""Real headless Chromium against the real local stack (iceServers: []): pages get a fake camera and microphone, and
-index.html carries the production Content-Security-Policy (as a meta tag), and every CSP violation or uncaught page
-error fails the test.
+"""Real headless Chromium against the real local stack (iceServers: [], or only the local coturn in the TURN tests):
+pages get a fake camera and microphone, index.html carries the production Content-Security-Policy (as a meta tag),
+and every CSP violation or uncaught page error fails the test.
 """
 
 from __future__ import annotations
