@@ -148,7 +148,6 @@ class TurnServers(Construct):
             security_group=self.security_group,
             role=self.role,
             require_imdsv2=True,
-            associate_public_ip_address=False,  # the Elastic IP is its public address
             user_data=ec2.UserData.custom(
                 user_data(
                     secret_arn=self.secret.secret_arn,
@@ -250,9 +249,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Patched on boot, and kept patched: Ubuntu's unattended-upgrades applies security updates daily (on by default in
 # the cloud image; enabled explicitly here so it does not depend on that default).
-apt-get update -q
-apt-get upgrade -y -q
-apt-get install -y -q coturn python3-boto3 unattended-upgrades {"certbot" if host_name else ""}
+# The instance boots with a public address of its own (the subnet assigns one) so it can fetch packages at once;
+# the Elastic IP replaces it moments later, which may cut a download short: hence the retries.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do apt-get update -q && break; sleep 15; done
+apt-get -o Acquire::Retries=5 upgrade -y -q
+apt-get -o Acquire::Retries=5 install -y -q coturn python3-boto3 unattended-upgrades {"certbot" if host_name else ""}
 cat > /etc/apt/apt.conf.d/20auto-upgrades <<'EOF'
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
@@ -307,7 +308,7 @@ systemctl enable coturn
 systemctl restart coturn
 
 # System and coturn logs (coturn logs to syslog) to CloudWatch Logs, with the agent from AWS's own download site.
-curl -sfo /tmp/cwagent.deb https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/arm64/latest/amazon-cloudwatch-agent.deb
+curl -sf --retry 5 -o /tmp/cwagent.deb https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/arm64/latest/amazon-cloudwatch-agent.deb
 dpkg -i /tmp/cwagent.deb
 cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
 {{"logs": {{"logs_collected": {{"files": {{"collect_list": [

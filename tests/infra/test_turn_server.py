@@ -129,7 +129,7 @@ def test_instance_role_reads_only_the_secret_and_writes_only_its_logs(turn_templ
 @pytest.mark.parametrize(
     "line",
     [
-        "apt-get upgrade -y -q",  # patched on boot
+        "apt-get -o Acquire::Retries=5 upgrade -y -q",  # patched on boot
         'APT::Periodic::Unattended-Upgrade "1";',  # and kept patched
         "use-auth-secret",
         "static-auth-secret=$SECRET",
@@ -152,7 +152,7 @@ def test_user_data_reads_the_secret_at_boot_and_never_holds_it(turn_template: Te
     for number, script in enumerate(_user_data(turn_template), start=1):
         assert f"SECRET=$(/usr/local/sbin/parley-turn-secret '${{AWS::Region}}' '${{{secret_id}}}')" in script
         assert "allow-loopback-peers" not in script
-        assert "apt-get install -y -q coturn" in script
+        assert "apt-get -o Acquire::Retries=5 install -y -q coturn" in script
         assert "docker" not in script.lower()
         assert f"-d turn{'' if number == 1 else f'-{number}'}.example.com" in script
 
