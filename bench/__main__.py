@@ -63,6 +63,9 @@ def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
         from bench import callsetup  # needs Chromium and Playwright
 
         results["call_setup"] = callsetup.run(runs=1 if quick else 10)
+        from bench import relaycall  # also needs coturn (apt-get install coturn)
+
+        results["relayed_call"] = relaycall.run(runs=1 if quick else 3, seconds=2 if quick else 20)
     return results
 
 

@@ -24,6 +24,14 @@ PRICES = {
     "sqs_request": 0.40 / 1e6,  # standard queue, per request of up to 64 KB; first million a month free
     "kvs_channel_month": 0.03,  # Kinesis Video Streams WebRTC: per active signaling channel per month
     "kvs_message": 2.25 / 1e6,  # per signaling message
+    # TURN (checked 2026-11): AWS EC2 data transfer out to the Internet (first 10 TB a month; the first 100 GB a
+    # month are free), a t4g.small on demand, a public IPv4 address; Cloudflare Realtime TURN (first 1,000 GB a
+    # month free); Twilio Network Traversal, US, billed on bytes sent and received by each TURN client.
+    "ec2_data_out_gb": 0.09,
+    "t4g_small_hour": 0.0168,
+    "public_ipv4_hour": 0.005,
+    "cloudflare_turn_gb": 0.05,
+    "twilio_turn_gb": 0.40,
 }
 LAMBDA_MEMORY_GB = 256 / 1024
 PING_INTERVAL_MINUTES = 5  # the browser client's keepalive
@@ -32,6 +40,10 @@ AWS_INVOCATION_SECONDS = 0.050  # a stated guess at a handler's duration in AWS 
 # when the event source mapping sets a maximum concurrency, as ours does), each waiting up to 20 s ("Configuring
 # scaling behavior for SQS event source mappings", AWS Lambda Developer Guide).
 IDLE_POLLERS, LONG_POLL_SECONDS, MONTH_SECONDS = 5, 20, 30 * 24 * 3600
+# A real webcam at 640x480-720p sends more than Chromium's fake camera (measured): the stated assumption beside it.
+WEBCAM_BITS_PER_S = 1.5e6
+RELAYED_SHARE = 0.15  # a stated guess: the share of calls that need a relay (more with corporate and mobile users)
+HOURS_PER_MONTH = 730
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ def render(results: dict[str, Any]) -> str:
         f"**{pattern['calls']:,} one-to-one calls of {pattern['minutes']} minutes cost about "
         f"{_usd(ours_total)} on AWS list prices (us-east-1)**, against {_usd(kvs_total)} for the same calls on "
         "Amazon Kinesis Video Streams WebRTC signaling. Media flows peer to peer in both cases and is not included; "
-        "a TURN relay, when a call needs one, is billed by whoever runs it.",
+        "a call that needs a TURN relay costs far more, for the media it relays (see Relayed calls below).",
         "",
         f"Measured on {results['machine']['description']} on {results['generated'][:10]}.",
         "",
@@ -181,6 +193,7 @@ def render(results: dict[str, Any]) -> str:
             f"{op['messages_in']} / {op['messages_out']} | {op['lambda_ms']['median']:g} |"
         )
     lines += ["", *_grace_section(results)]
+    lines += _turn_section(results, CallPattern())
     lines += [
         "",
         "## Assumptions",
@@ -265,3 +278,72 @@ def units(reads: list[tuple[bool, int]], writes: list[tuple[bool, int]]) -> tupl
     read_units = sum((2 if tx else 1) * max(1, math.ceil(size / 4096)) for tx, size in reads)
     write_units = sum((2 if tx else 1) * max(1, math.ceil(size / 1024)) for tx, size in writes)
     return read_units, write_units
+
+
+def relayed_gigabytes(bits_per_s: float, pattern: CallPattern) -> float:
+    """GB a TURN server sends out for one relayed call: each participant's stream, sent on to the other(s) once."""
+    return bits_per_s / 8 * pattern.minutes * 60 * pattern.participants / 1e9
+
+
+def _turn_section(results: dict[str, Any], pattern: CallPattern) -> list[str]:
+    """What a relayed call costs: the bytes a TURN server forwards × a price per GB, for the measured rate and for a
+    real webcam's."""
+    rates: list[tuple[str, float]] = []
+    measured = results.get("relayed_call")
+    if measured is not None:
+        rate = measured["sent_bytes_per_s"]["median"] * 8
+        rates.append(
+            (f"measured: {rate / 1e6:.2f} Mbit/s per participant (relay-only Chromium call, fake camera)", rate)
+        )
+    rates.append(
+        (f"assumed: {WEBCAM_BITS_PER_S / 1e6:g} Mbit/s per participant (a real 640x480-720p webcam)", WEBCAM_BITS_PER_S)
+    )
+
+    rows = []
+    for label, bits in rates:
+        gb = relayed_gigabytes(bits, pattern)
+        rows.append(
+            f"| {label} | {gb:.3f} | {_usd(gb * PRICES['ec2_data_out_gb'])} | "
+            f"{_usd(gb * PRICES['cloudflare_turn_gb'])} | {_usd(gb * PRICES['twilio_turn_gb'])} |"
+        )
+    fixed = HOURS_PER_MONTH * (PRICES["t4g_small_hour"] + PRICES["public_ipv4_hour"])
+    webcam = relayed_gigabytes(WEBCAM_BITS_PER_S, pattern)
+    relayed_calls = pattern.calls * RELAYED_SHARE
+    signaling = sum(costs(results, pattern)["parley"].values()) / pattern.calls
+    return [
+        "## Relayed calls (TURN)",
+        "",
+        "When no direct path exists between two participants, their media goes through a TURN server, which "
+        "forwards every byte: a relayed call costs hundreds of times its signaling. The relayed-call benchmark "
+        "(bench/relaycall.py) runs a call with both pages on `?ice=relay` through a real coturn and reads the bytes "
+        "on the selected relay candidate pair from getStats"
+        + (
+            f" ({measured['runs']} calls, {measured['seconds']:g} s each, after the encoder's ramp-up; "
+            f"{measured['sent_bytes_per_s']['min'] * 8 / 1e6:.2f}-{measured['sent_bytes_per_s']['max'] * 8 / 1e6:.2f} "
+            "Mbit/s). Chromium's fake camera is an easy test pattern, so a real webcam sends more: both rates are "
+            "shown."
+            if measured is not None
+            else "; no measurement in results.json, so only the stated webcam rate is shown."
+        ),
+        "",
+        f"| one relayed 1:1 call of {pattern.minutes} min | GB relayed | Parley's coturn on AWS "
+        f"(${PRICES['ec2_data_out_gb']}/GB out) | Cloudflare Realtime TURN (${PRICES['cloudflare_turn_gb']}/GB) | "
+        f"Twilio (${PRICES['twilio_turn_gb']:.2f}/GB, per relayed client) |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+        f"For comparison, the signaling of the same call costs {_usd(signaling)}. "
+        f"If {RELAYED_SHARE:.0%} of the {pattern.calls:,} calls above need a relay, at the webcam rate they move "
+        f"{webcam * relayed_calls:,.0f} GB: {_usd(webcam * relayed_calls * PRICES['ec2_data_out_gb'])} of AWS data "
+        f"transfer, on top of {_usd(fixed)} a month for Parley's own TURN instance (t4g.small "
+        f"${PRICES['t4g_small_hour']}/h and its public IPv4 address ${PRICES['public_ipv4_hour']}/h, "
+        f"{HOURS_PER_MONTH} h; about $17 with its volume, alarms and secret, docs/deploy.md).",
+        "",
+        "- AWS bills what the server sends out; data in is free. Both directions of a 1:1 call leave the server "
+        "once each, so the GB relayed is both participants' streams. Twilio bills bytes sent and received by each "
+        "TURN client, so a call where only one participant relays is billed that client's GB (the column), one "
+        "where both do, twice.",
+        "- Free tiers ignored: AWS's first 100 GB a month of data out and Cloudflare's first 1,000 GB a month would "
+        "cover small volumes entirely.",
+        "- docs/deploy.md (TURN costs) compares the options and says how to choose.",
+    ]

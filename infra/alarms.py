@@ -13,7 +13,7 @@ the service working as designed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -40,7 +40,9 @@ class Alarms(Construct):
         stage: apigwv2.WebSocketStage,
         dead_letter_queues: Mapping[str, sqs.IQueue],
         email: str | None,
+        more: Sequence[cloudwatch.Alarm] = (),
     ) -> None:
+        """more: alarms made elsewhere (the TURN servers') that notify through the same topic."""
         super().__init__(scope, construct_id)
         self.alarms = [
             self._sum_alarm(
@@ -74,6 +76,7 @@ class Alarms(Construct):
                 for name, queue in dead_letter_queues.items()
             ),
         ]
+        self.alarms += more
         self.topic = self._topic(email) if email else None
         if self.topic is not None:
             for alarm in self.alarms:

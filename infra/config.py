@@ -41,6 +41,8 @@ _RETENTION = {
 LOG_RETENTION_DAYS = tuple(_RETENTION)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # A layer *version* ARN (Lambda's LayerVersionArn pattern): the trailing :N is required, a function ARN is not one.
+# Graviton instance families: a "g" right after the generation digit (t4g, c7g, m8g, c7gn, r7gd...).
+_GRAVITON = re.compile(r"[a-z]+[0-9]+g[a-z]*\.[a-z0-9]+")
 _LAYER_VERSION_ARN = re.compile(r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9_-]+:[0-9]+")
 
 
@@ -61,6 +63,12 @@ class Config:
     turn_secret_name: str | None = field(default=None, metadata={"context": "turnSecretName"})
     """Name of a Secrets Manager secret holding a TURN REST API shared secret (coturn `use-auth-secret`)."""
     turn_urls: tuple[str, ...] = field(default=(), metadata={"context": "turnUrls"})
+    turn: bool = field(default=False, metadata={"context": "turn"})
+    """Deploy coturn on EC2 (infra/turn_server.py); its URLs join turnUrls and it shares the TURN secret."""
+    turn_count: int = field(default=1, metadata={"context": "turnCount"})
+    turn_instance_type: str = field(default="t4g.small", metadata={"context": "turnInstanceType"})
+    turn_domain_name: str | None = field(default=None, metadata={"context": "turnDomainName"})
+    """A DNS name for the first TURN server (turn.example.com; then turn-2.example.com...): adds turns: on 443."""
     max_signal_bytes: int | None = field(default=None, metadata={"context": "maxSignalBytes"})
     throttle_rate: int = field(default=100, metadata={"context": "throttleRate"})
     """Steady-state messages per second for the whole stage (every socket together)."""
@@ -95,6 +103,17 @@ class Config:
             raise ConfigError("throttleBurst must be at least throttleRate")
         if self.alarm_email and not self.alarms:
             raise ConfigError("alarmEmail needs alarms=true")
+        if self.turn_count > 1 and not self.turn:
+            raise ConfigError("turnCount needs turn=true")
+        if self.turn_domain_name and not self.turn:
+            raise ConfigError("turnDomainName needs turn=true")
+        if self.turn_domain_name and "." not in self.turn_domain_name:
+            raise ConfigError(f"turnDomainName must be a DNS name like turn.example.com, got {self.turn_domain_name!r}")
+        if not _GRAVITON.fullmatch(self.turn_instance_type):
+            # coturn is installed from Ubuntu's arm64 image: the type must be a Graviton (arm64) one.
+            raise ConfigError(
+                f"turnInstanceType must be a Graviton (arm64) type like t4g.small, got {self.turn_instance_type!r}"
+            )
         if bool(self.domain_name) != bool(self.certificate_arn):
             raise ConfigError("domainName and certificateArn go together")
         if self.powertools_layer_arn is not None and not _LAYER_VERSION_ARN.fullmatch(self.powertools_layer_arn):
@@ -196,6 +215,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "ice_servers": _ice_servers,
     "turn_secret_name": _str,
     "turn_urls": _list,
+    "turn": _bool,
+    "turn_count": _int,
+    "turn_instance_type": _str,
+    "turn_domain_name": _str,
     "max_signal_bytes": _int,
     "throttle_rate": _int,
     "throttle_burst": _int,

@@ -75,7 +75,15 @@ class _AccessLogSettings:
 class SignalingApi(Construct):
     """WebSocket API, stage, functions and table. `allow_origins` must be called once the site's origin is known."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: Config) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        turn_secret: secretsmanager.ISecret | None = None,
+    ) -> None:
+        """turn_secret: the TURN secret when the stack holds it (turn=true); else turnSecretName names one."""
         super().__init__(scope, construct_id)
         self._config = config
         self.api_gateway_logs_role: iam.Role | None = None
@@ -97,11 +105,8 @@ class SignalingApi(Construct):
         layer = powertools_layer(
             self, "Powertools", runtime=RUNTIME, architecture=ARCHITECTURE, layer_arn=config.powertools_layer_arn
         )
-        turn_secret = (
-            secretsmanager.Secret.from_secret_name_v2(self, "TurnSecret", config.turn_secret_name)
-            if config.turn_secret_name
-            else None
-        )
+        if turn_secret is None and config.turn_secret_name:
+            turn_secret = secretsmanager.Secret.from_secret_name_v2(self, "TurnSecret", config.turn_secret_name)
         self.grace_dead_letters = self._dead_letter_queue(GRACE_QUEUE)
         self.grace_queue = self._queue(GRACE_QUEUE, self.grace_dead_letters)
         self.functions: dict[str, lambda_.Function] = {}

@@ -1,6 +1,7 @@
 // Entry point: reads /config.json, then moves between the lobby, the call and the "ended" screen.
 
 import { Call } from "./call.js";
+import { icePolicyFrom, installIcePolicy } from "./icepolicy.js";
 import { Lobby, parseRoom, prefs } from "./lobby.js";
 import * as ui from "./ui.js";
 
@@ -88,4 +89,6 @@ async function main() {
   wsUrlPromise.catch(() => {});
 }
 
+// Before any call exists: `?ice=relay` forces every connection through the TURN server (a diagnostic).
+installIcePolicy(icePolicyFrom(location.href));
 main();

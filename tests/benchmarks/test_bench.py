@@ -114,6 +114,24 @@ def test_the_cost_model_multiplies_measured_counts_by_list_prices() -> None:
     assert model["kvs"]["Signaling channels (one per room)"] == pytest.approx(1_000_000 * 0.03)
 
 
+def test_a_relayed_call_is_billed_on_both_streams_it_forwards() -> None:
+    # 1.5 Mbit/s each way for 30 minutes: 187,500 B/s x 1,800 s x 2 streams
+    assert cost.relayed_gigabytes(1.5e6, cost.CallPattern(minutes=30, participants=2)) == pytest.approx(0.675)
+
+
+def test_cost_doc_shows_the_measured_relay_rate_when_there_is_one() -> None:
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    results["relayed_call"] = {"runs": 1, "seconds": 20, "sent_bytes_per_s": {"median": 125_000, "min": 1, "max": 2}}
+
+    doc = cost.render(results)
+
+    assert "## Relayed calls (TURN)" in doc
+    assert "| measured: 1.00 Mbit/s per participant" in doc
+    assert "| 0.450 | $0.0405 |" in doc  # 1 Mbit/s x 1,800 s x 2 / 8 = 0.45 GB at $0.09
+    del results["relayed_call"]
+    assert "measured:" not in cost.render(results)
+
+
 def test_request_units_follow_dynamodb_sizing_rules() -> None:
     reads, writes = cost.units(reads=[(False, 100), (False, 5000), (True, 10)], writes=[(False, 1025), (True, 10)])
 

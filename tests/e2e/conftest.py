@@ -1,6 +1,6 @@
-"""Real headless Chromium against the real local stack (iceServers: []): pages get a fake camera and microphone, and
-index.html carries the production Content-Security-Policy (as a meta tag), and every CSP violation or uncaught page
-error fails the test.
+"""Real headless Chromium against the real local stack (iceServers: [], or only the local coturn in the TURN tests):
+pages get a fake camera and microphone, index.html carries the production Content-Security-Policy (as a meta tag),
+and every CSP violation or uncaught page error fails the test.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from bench import coturn as turnserver
 from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -86,6 +87,15 @@ def _problems(context: BrowserContext) -> list[str]:
         if not page.is_closed():
             found += page.evaluate("window.__problems || []")
     return found
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[turnserver.Coturn]:
+    """A real coturn on 127.0.0.1 with `use-auth-secret` and a secret of its own (turnserver.start)."""
+    _skip_without_chromium()  # it serves the browser tests, which run only inside the loopback-only namespace
+    server = turnserver.start(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,15 @@ def test_command_line_strings_are_parsed_to_their_types() -> None:
     assert config.log_level == "WARNING"
 
 
+def test_turn_settings_are_parsed() -> None:
+    config = _config(turn="true", turnCount="3", turnInstanceType="c7gn.medium", turnDomainName="turn.example.com")
+
+    assert config.turn is True
+    assert config.turn_count == 3
+    assert config.turn_instance_type == "c7gn.medium"
+    assert config.turn_domain_name == "turn.example.com"
+
+
 def test_powertools_layer_arn_is_taken_verbatim() -> None:
     arn = "arn:aws-cn:lambda:cn-north-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:7"
 
@@ -74,6 +83,12 @@ def test_json_values_from_cdk_json_are_accepted() -> None:
         # A layer ARN without its version, and a function ARN: Lambda accepts neither as a layer.
         {"powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:powertools"},
         {"powertoolsLayerArn": "arn:aws:lambda:eu-west-1:123456789012:function:powertools:3"},
+        # TURN settings that mean nothing without turn=true, an x86 type for the arm64 image, a bare host name.
+        {"turnCount": "2"},
+        {"turnDomainName": "turn.example.com"},
+        {"turn": "true", "turnInstanceType": "t3.small"},
+        {"turn": "true", "turnDomainName": "turn"},
+        {"turn": "true", "turnCount": "0"},
     ],
     ids=lambda context: ",".join(f"{k}={v}" for k, v in context.items()),
 )
