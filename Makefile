@@ -64,7 +64,7 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[infra,test]'
 	@touch $@ $(VENV)/.infra $(VENV)/.dev
 
-# coturn: the browser tests start their own turnserver on loopback (tests/e2e/coturn.py). Debian's package also enables
+# coturn: the browser tests start their own turnserver on loopback (bench/coturn.py). Debian's package also enables
 # a system-wide coturn.service whose stock /etc/turnserver.conf sets no authentication and listens on every interface;
 # nothing here needs it, so it is stopped and disabled rather than left running as an open relay.
 /usr/bin/chromium /usr/bin/turnserver &:
