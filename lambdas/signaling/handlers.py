@@ -1,6 +1,13 @@
 """Lambda entry points, one per WebSocket route (see signaling.definition.ROUTES). Each parses its event (the frame
 exactly once, strictly, through signaling.wire), calls one function of the service and turns a domain error into a
-reply."""
+reply.
+
+Every route's function imports this whole module at its cold start, so it imports only what every route needs.
+signaling.models (pydantic, tens of ms) is imported inside the routes that use it, on their first call, so that
+$connect never loads it (signaling.wiring defers boto3 the same way). $connect and $disconnect read the one field
+each needs from API Gateway's envelope directly: the Powertools parser's event models would cost another ~80 ms to
+validate what API Gateway, not the client, wrote.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import (
-    APIGatewayWebSocketConnectEventModel,
-    APIGatewayWebSocketDisconnectEventModel,
-)
 
 from signaling import wire, wiring
 from signaling.errors import INTERNAL_MESSAGE, BadRequest, SignalingError
-from signaling.models import Join, Leave, Signal, describe_payload, dumps, error, validate
 from signaling.observability import entrypoint, logger, metrics
 
 OK: dict[str, Any] = {"statusCode": 200}
@@ -24,8 +25,7 @@ OK: dict[str, Any] = {"statusCode": 200}
 
 @entrypoint
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    request = parse(event=event, model=APIGatewayWebSocketConnectEventModel)
-    headers = {name.lower(): value for name, value in request.headers.items()}
+    headers = {name.lower(): value for name, value in event["headers"].items()}
     origin = headers.get("origin")
     if not wiring.settings().origin_allowed(origin):
         logger.warning("origin refused", extra={"origin": origin})
@@ -36,14 +36,15 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @entrypoint
 def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    request = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
-    conn = request.request_context.connection_id
+    conn = event["requestContext"]["connectionId"]
     wiring.service(event["requestContext"]).disconnect(conn)
     return OK
 
 
 @entrypoint
 def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from signaling.models import describe_payload, error
+
     try:
         problem = describe_payload(wire.decode_event(event))
     except BadRequest as exc:
@@ -55,6 +56,8 @@ def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @entrypoint
 def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
+        from signaling.models import Join, validate
+
         context_ = event["requestContext"]
         request = validate(wire.decode_event(event), Join)
         joined = wiring.service(context_).join(conn, request, connected_at=context_["connectedAt"] / 1000)
@@ -67,6 +70,8 @@ def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @entrypoint
 def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
+        from signaling.models import Signal, validate
+
         request = validate(wire.decode_event(event), Signal)
         wiring.service(event["requestContext"]).signal(conn, request)
         return OK
@@ -77,6 +82,8 @@ def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @entrypoint
 def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def run(conn: str) -> dict[str, Any]:
+        from signaling.models import Leave, validate
+
         validate(wire.decode_event(event), Leave)
         wiring.service(event["requestContext"]).leave(conn)
         return OK
@@ -87,6 +94,8 @@ def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, Any]], *, reply: bool) -> dict[str, Any]:
     """Turn any failure into an error message for the caller: the route response on two-way routes, a post on
     the others. Unexpected failures are logged with their stack and reported as `internal`, without details."""
+    from signaling.models import error
+
     conn = event["requestContext"]["connectionId"]
     try:
         return run(conn)
@@ -100,11 +109,11 @@ def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, An
     if reply:
         return _reply(message)
     try:
-        wiring.sender(event["requestContext"]).send(conn, dumps(message))
+        wiring.sender(event["requestContext"]).send(conn, wire.dumps(message))
     except Exception:
         logger.exception("could not post the error to the caller")
     return OK
 
 
 def _reply(message: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": 200, "body": dumps(message)}
+    return {"statusCode": 200, "body": wire.dumps(message)}
