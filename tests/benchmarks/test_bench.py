@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bench import cost
+from bench import coldstart, cost
+from signaling.definition import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +90,17 @@ def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any])
     assert quick_results["relay"]["messages"] == 20
     assert set(quick_results["relay"]["join_latency_ms"]) == {"1", "3"}
     assert 0 < quick_results["cold_start"]["asset_zip_bytes"] < quick_results["cold_start"]["asset_bytes"]
-    assert quick_results["cold_start"]["import_ms"]["signaling.handlers"]["runs"] == 2
+
+
+def test_cold_start_measures_the_handler_module_of_every_function(quick_results: dict[str, Any]) -> None:
+    cold_start = quick_results["cold_start"]
+    measured = {key for keys in cold_start["functions_per_module"].values() for key in keys}
+
+    assert measured == set(FUNCTIONS)  # the queue consumer too, not only the WebSocket routes
+    assert set(cold_start["import_ms"]) == set(cold_start["functions_per_module"]) == set(coldstart.handler_modules())
+    for figures in cold_start["import_ms"].values():
+        assert figures["runs"] == 2
+        assert 0 < figures["min"] <= figures["median"] <= figures["max"]
 
 
 def test_the_cost_model_multiplies_measured_counts_by_list_prices() -> None:
@@ -137,3 +148,13 @@ def test_request_units_follow_dynamodb_sizing_rules() -> None:
 
     assert reads == 1 + 2 + 2
     assert writes == 2 + 2
+
+
+def test_cold_start_compares_with_another_revision_in_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    coldstart.main(["--against", "HEAD", "--repeats", "1"])
+
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(results) == ["HEAD", "this tree"]
+    for by_module in results.values():
+        assert set(by_module) == set(coldstart.handler_modules())
+        assert all(figures["runs"] == 1 for figures in by_module.values())
