@@ -23,7 +23,8 @@ TARGETS = {
     "first remote frame after second join, median (s)": ("call_setup", "first_frame_s", "median", 1.0),
     "signal messages per 1:1 setup, median": ("call_setup", "messages", "signal_in", 6),
     "relay latency p50 (ms)": ("relay", "latency_ms", "p50", 5.0),
-    "handler import, median (ms)": ("cold_start", "import_ms", "signaling.handlers", 300.0),
+    "handler import, median (ms)": ("cold_start", "import_ms", "signaling.handlers", 150.0),
+    "queue consumer import, median (ms)": ("cold_start", "import_ms", "signaling.consumers", 150.0),
     "Lambda asset (bytes, zipped)": ("cold_start", "asset_zip_bytes", None, 1024 * 1024),
 }
 
