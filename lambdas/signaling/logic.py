@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from signaling.definition import CONNECTION_MAX_SECONDS, MAX_MESSAGE_BYTES
+from signaling.definition import CONNECTION_MAX_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
     BadRequest,
@@ -171,6 +171,7 @@ class Signaling:
                 "maxSignalBytes": settings.max_signal_bytes,
                 "maxCapacity": settings.max_capacity,
                 "maxMessageBytes": MAX_MESSAGE_BYTES,
+                "maxFrameBytes": MAX_FRAME_BYTES,
             },
         }
 
