@@ -21,8 +21,16 @@ from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
 from devstack.runtime import Invoker
+from devstack.throttle import Clock, Throttle, ThrottleSettings
 from devstack.traffic import Traffic
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, ROUTES, Route
+from signaling.definition import (
+    CONNECTION_MAX_SECONDS,
+    IDLE_TIMEOUT_SECONDS,
+    LAMBDA_CONCURRENCY,
+    MAX_MESSAGE_BYTES,
+    ROUTES,
+    Route,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -52,18 +60,23 @@ class LocalStack:
         max_connection_time: float = CONNECTION_MAX_SECONDS,
         routes: Iterable[Route] = ROUTES,
         frontend: Path = FRONTEND,
-        workers: int = 32,
+        throttle: ThrottleSettings | None = None,
+        lambda_concurrency: int = LAMBDA_CONCURRENCY,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """throttle: the stage's, routes' and account's limits (default: what `make deploy` sets); clock: what the
+        throttle's token buckets read (a test's fake makes throttling deterministic)."""
         self.host = host
         self.port = port
         self.frontend = frontend
         self.traffic = Traffic()
-        self.invoker = Invoker(workers, on_done=self.traffic.handled)
+        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled)
         self.gateway = Gateway(
             routes,
             self.invoker,
             self.traffic,
             stage=STAGE,
+            throttle=Throttle(throttle, clock),
             idle_timeout=idle_timeout,
             max_connection_time=max_connection_time,
         )

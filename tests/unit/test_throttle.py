@@ -6,17 +6,7 @@ import pytest
 
 from devstack.throttle import Throttle, ThrottleSettings, TokenBucket
 from signaling.definition import ACCOUNT_THROTTLE, NEW_CONNECTIONS_PER_SECOND, STAGE_THROTTLE, ThrottleLimits
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 def admitted(take: object, attempts: int) -> int:
