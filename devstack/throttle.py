@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from signaling.definition import (
     ACCOUNT_THROTTLE,
     NEW_CONNECTIONS_PER_SECOND,
-    ROUTE_THROTTLES,
     STAGE_THROTTLE,
     ThrottleLimits,
 )
@@ -72,7 +71,8 @@ class ThrottleSettings:
     """The limits the local gateway applies; the defaults are the deployed ones."""
 
     stage: ThrottleLimits = STAGE_THROTTLE
-    routes: Mapping[str, ThrottleLimits] = field(default_factory=lambda: dict(ROUTE_THROTTLES))
+    routes: Mapping[str, ThrottleLimits] = field(default_factory=dict)
+    """Route-level settings (RouteSettings), by route key; the deployed stack has none."""
     account: ThrottleLimits = ACCOUNT_THROTTLE
     new_connections: ThrottleLimits = NEW_CONNECTIONS
 

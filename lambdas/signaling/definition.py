@@ -120,11 +120,10 @@ class ThrottleLimits:
 
 
 STAGE_THROTTLE = ThrottleLimits(rate=600, burst=1200)
-"""The stage's default route throttling (DefaultRouteSettings), shared by every route without its own. Sized in
+"""The stage's default route throttling (DefaultRouteSettings), shared by every route (the stack sets no route-level
+RouteSettings; the local stack can be given some to match a stage configured by hand). Sized in
 docs/deploy.md ("Capacity") for 10,000 participants in rooms of 8 with a 4x peak; `throttleRate`/`throttleBurst`
 change it per deployment, `--throttle-rate`/`--throttle-burst` locally."""
-ROUTE_THROTTLES: dict[str, ThrottleLimits] = {}
-"""Route-level throttling (RouteSettings): a route named here has a bucket of its own instead of the stage's."""
 ACCOUNT_THROTTLE = ThrottleLimits(rate=10_000, burst=5_000)
 """API Gateway's account-level quota per Region, shared by every API and by @connections callbacks (raisable)."""
 NEW_CONNECTIONS_PER_SECOND = 500
