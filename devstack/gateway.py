@@ -217,7 +217,7 @@ class Gateway:
         if isinstance(frame, str):
             try:
                 message = json.loads(frame)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser follows
                 message = None
             action = message.get("action") if isinstance(message, dict) else None
         route = self.routes.get(action) if isinstance(action, str) and action not in _LIFECYCLE_ROUTES else None
