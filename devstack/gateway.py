@@ -112,7 +112,8 @@ class Gateway:
         )
         status, body = await self._connect(info, request)
         if not 200 <= status < 300:
-            return web.Response(status=status, text=body)
+            kind = "application/json" if status == 429 else "text/plain"  # the throttled answer is API Gateway's JSON
+            return web.Response(status=status, text=body, content_type=kind)
 
         await ws.prepare(request)
         connection = Connection(info, ws, request.transport)

@@ -1,6 +1,5 @@
-"""Invoking the route handlers as Lambda would: resolved lazily from "module.function", each invocation on its own
-worker thread with a context object like the runtime's, and at most `concurrency` at a time: beyond that Lambda
-throttles the invocation (nothing waits in a queue)."""
+"""Invoking the route handlers as Lambda would: resolved lazily from "module.function", with a context object like the
+runtime's, concurrently, and at most `concurrency` in flight at a time: beyond that Lambda throttles the invocation."""
 
 from __future__ import annotations
 
@@ -20,6 +19,11 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 FUNCTION_TIMEOUT_SECONDS = 29.0
 """API Gateway's integration timeout; nothing a handler does past it reaches the caller."""
+
+WORKERS = 32
+"""Threads that run handlers. Lambda runs each invocation in an environment of its own; one Python process cannot
+usefully run a thousand threads (they would take turns at the GIL and starve the gateway's event loop), so
+invocations in flight beyond this wait for a thread, in a queue the concurrency limit bounds."""
 
 
 class IntegrationTimeout(Exception):
@@ -74,17 +78,22 @@ class LambdaContext:
 class Invoker:
     """Runs handlers concurrently, like Lambda scaling out: two messages from one socket may run at the same time
     and finish in either order. Like the account's concurrency quota (shared by every function), at most
-    `concurrency` invocations run at once, each on a thread of its own; one more is refused with LambdaThrottled at
-    once, so nothing queues here however fast requests come."""
+    `concurrency` invocations are in flight at once; one more is refused with LambdaThrottled at once. So what waits
+    for one of the `workers` threads is bounded however fast requests come."""
 
-    def __init__(self, concurrency: int = LAMBDA_CONCURRENCY, on_done: Callable[[str, float], None] | None = None):
+    def __init__(
+        self,
+        concurrency: int = LAMBDA_CONCURRENCY,
+        on_done: Callable[[str, float], None] | None = None,
+        *,
+        workers: int = WORKERS,
+    ) -> None:
         """on_done(function key, milliseconds) is told how long each handler ran (like Lambda's billed duration)."""
-        if concurrency < 1:
-            raise ValueError(f"Lambda concurrency must be at least 1, got {concurrency}")
+        if concurrency < 1 or workers < 1:
+            raise ValueError(f"concurrency and workers must be at least 1, got {concurrency} and {workers}")
         self.concurrency = concurrency
         self._on_done = on_done
-        # Threads are started as invocations need them, up to the limit; there is never more work than threads.
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lambda")
+        self._pool = ThreadPoolExecutor(max_workers=min(workers, concurrency), thread_name_prefix="lambda")
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()  # the handler cache; held during a first import
         self._counter = threading.Lock()  # the concurrency count; taken on the event loop, so never held long
@@ -94,7 +103,8 @@ class Invoker:
 
     @property
     def running(self) -> int:
-        """Invocations using concurrency now (including ones past the integration timeout that still run)."""
+        """Invocations in flight now: running, waiting for a thread, or past the integration timeout but still
+        running (each holds concurrency until its handler returns, as in Lambda)."""
         with self._counter:
             return self._running
 
@@ -148,8 +158,8 @@ class Invoker:
         except BaseException:
             self._release(Future())
             raise
-        # Released when the handler returns, not when the caller stops waiting: a handler past the integration
-        # timeout still holds its concurrency, as in Lambda.
+        # Released when the handler returns (or, never started, is cancelled), not when the caller stops waiting:
+        # a handler past the integration timeout still holds its concurrency, as in Lambda.
         work.add_done_callback(self._release)
         future = asyncio.wrap_future(work)
         try:
