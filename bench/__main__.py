@@ -131,8 +131,8 @@ def report(results: dict[str, Any]) -> str:
     )
     rows.append(
         (
-            "flood: messages sent / answered Too Many Requests",
-            f"{flooded['sent_total']} / {flooded['throttled']}",
+            "flood: messages read / answered Too Many Requests",
+            f"{flooded['received_total']:,} / {flooded['throttled']:,}",
             "",
             "",
         )

@@ -147,6 +147,15 @@ def exceeded(row: Load) -> list[str]:
     return needed
 
 
+def nearly(row: Load) -> list[str]:
+    """The figures of this load within 20% under their first default limit."""
+    return [
+        f"{label} at {getattr(row, name) / limits[0][0]:.0%}"
+        for name, (label, limits) in LIMITS.items()
+        if 0.8 * limits[0][0] <= getattr(row, name) <= limits[0][0]
+    ]
+
+
 SIZES = (10_000, 100_000, 1_000_000)
 ROOMS = (2, 8)
 
@@ -204,12 +213,15 @@ def render(results: dict[str, Any]) -> str:
         f"of {STAGE_THROTTLE.burst:,} (two seconds of it); every other figure of that row is within the default "
         "quotas of a fresh account.",
         "",
-        "What to raise, in this order, before the traffic comes (a Service Quotas request can take days):",
+        "What to raise before the traffic comes (a Service Quotas request can take days), and what comes close:",
         "",
     ]
     for people in SIZES:
-        needed = [remedy for room in ROOMS for remedy in exceeded(load(results, people, room))]
-        lines.append(f"- {people:,} people: " + ("; ".join(dict.fromkeys(needed)) or "nothing") + ".")
+        rows_here = [load(results, people, room) for room in ROOMS]
+        needed = "; ".join(dict.fromkeys(remedy for row in rows_here for remedy in exceeded(row))) or "nothing"
+        close = sorted({label for row in rows_here for label in nearly(row)})
+        near = f" (within 20% of the limit: {', '.join(close)})" if close else ""
+        lines.append(f"- {people:,} people: {needed}{near}.")
     return "\n".join(lines) + "\n"
 
 
