@@ -1,7 +1,8 @@
-"""`make bench`: run every benchmark, print a table, write bench/results.json and docs/cost.md.
+"""`make bench`: run every benchmark, print a table, write bench/results.json, docs/cost.md and the generated
+blocks of README.md (the flood), docs/deploy.md (capacity) and docs/protocol.md (signal sizes).
 
-python -m bench            full run (about five minutes)
-python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot
+python -m bench            full run (about eight minutes)
+python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot (writes no docs)
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import os
 import platform
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import awsops, coldstart, cost, relay
+from bench import awsops, capacity, coldstart, cost, docblock, flood, relay
 
 ROOT = Path(__file__).resolve().parents[1]
+FLOOD_SECONDS = {True: 3.0, False: 60.0}  # by --quick
 
 TARGETS = {
     "first remote frame after second join, median (s)": ("call_setup", "first_frame_s", "median", 1.0),
@@ -40,11 +43,35 @@ def main() -> None:
     args = parser.parse_args()
     results = run(quick=args.quick, browser=not args.skip_browser)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
+    written = [args.output]
     if "call_setup" in results:
         args.cost_doc.write_text(cost.render(results))
+        written.append(args.cost_doc)
+    if not args.quick:
+        written += write_docs(results)
     print(report(results))
-    written = [args.output] + ([args.cost_doc] if "call_setup" in results else [])
-    print("\nwrote " + " and ".join(str(path) for path in written))
+    print("\nwrote " + ", ".join(str(path) for path in written))
+
+
+def write_docs(results: dict[str, Any]) -> list[Path]:
+    """The generated blocks of hand-written documents, from a full run (a quick run's figures mean nothing)."""
+    blocks: list[tuple[Path, str, Callable[[dict[str, Any]], str], str]] = [
+        (ROOT / "README.md", "flood", flood.render, "flood"),
+        (ROOT / "docs" / "deploy.md", "capacity", capacity.render, "call_setup"),
+        (ROOT / "docs" / "protocol.md", "signal-sizes", _signal_sizes, "signal_sizes"),
+    ]
+    written = []
+    for path, name, render, needs in blocks:
+        if needs in results:
+            docblock.rewrite(path, name, render(results))
+            written.append(path)
+    return written
+
+
+def _signal_sizes(results: dict[str, Any]) -> str:
+    from bench import signalsize  # needs Playwright
+
+    return signalsize.render(results)
 
 
 def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
@@ -60,10 +87,13 @@ def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
     results["relay"] = relay.run(
         messages=20 if quick else 2000, room_sizes=(1, 3) if quick else (1, 7, 49), repeats=2 if quick else 10
     )
+    results["flood"] = flood.run(seconds=FLOOD_SECONDS[quick])
     if browser:
-        from bench import callsetup  # needs Chromium and Playwright
+        from bench import callsetup, signalsize  # need Chromium and Playwright
 
         results["call_setup"] = callsetup.run(runs=1 if quick else 10)
+        if not quick:  # eight browsers: minutes, not seconds
+            results["signal_sizes"] = signalsize.run()
         from bench import relaycall  # also needs coturn (apt-get install coturn)
 
         results["relayed_call"] = relaycall.run(runs=1 if quick else 3, seconds=2 if quick else 20)
@@ -93,6 +123,29 @@ def report(results: dict[str, Any]) -> str:
     fanout = results["aws_ops"]["fanout"]
     label = f"peer-joined posts in flight at once, join into 7 (of {fanout['posts']})"
     rows.append((label, str(fanout["max_in_flight"]), "", ""))
+    flooded = results["flood"]
+    rss = flooded["rss_mib"]
+    rows.append(
+        (
+            f"flood, {flooded['sockets']} sockets for {flooded['seconds']:g} s: RSS start / peak / end (MiB)",
+            f"{rss['start']:g} / {rss['peak']:g} / {rss['end']:g}",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "flood: messages read / answered Too Many Requests",
+            f"{flooded['received_total']:,} / {flooded['throttled']:,}",
+            "",
+            "",
+        )
+    )
+    rows.append(("flood: stop after it (s)", f"{flooded['stop_seconds']:g}", "", ""))
+    if "signal_sizes" in results:
+        sizes = results["signal_sizes"]
+        label = f"largest signal frame, room of {sizes['people']} with screen share (bytes)"
+        rows.append((label, f"{sizes['largest_frame']['bytes']:,}", f"<= {sizes['limits']['max_frame_bytes']:,}", ""))
     if "call_setup" in results:
         setup = results["call_setup"]
         rows.append(("ICE connected after second join, median (s)", f"{setup['connected_s']['median']:g}", "", ""))

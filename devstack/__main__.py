@@ -11,7 +11,23 @@ import threading
 import warnings
 from types import FrameType
 
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS
+from signaling.definition import (
+    CONNECTION_MAX_SECONDS,
+    IDLE_TIMEOUT_SECONDS,
+    LAMBDA_CONCURRENCY,
+    STAGE_THROTTLE,
+    ThrottleLimits,
+)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive_int.__name__ = "positive integer"  # argparse names the type in its error: "invalid positive integer value"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -35,7 +51,30 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=CONNECTION_MAX_SECONDS,
         help=f"seconds before any socket is closed with 1001 (default {CONNECTION_MAX_SECONDS})",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--throttle-rate",
+        type=_positive_int,
+        default=os.environ.get("DEVSTACK_THROTTLE_RATE") or str(STAGE_THROTTLE.rate),
+        help="stage throttling, requests per second for all sockets together, as deployed "
+        f"(default: $DEVSTACK_THROTTLE_RATE, else {STAGE_THROTTLE.rate})",
+    )
+    parser.add_argument(
+        "--throttle-burst",
+        type=_positive_int,
+        default=os.environ.get("DEVSTACK_THROTTLE_BURST") or str(STAGE_THROTTLE.burst),
+        help=f"stage throttling burst (default: $DEVSTACK_THROTTLE_BURST, else {STAGE_THROTTLE.burst})",
+    )
+    parser.add_argument(
+        "--lambda-concurrency",
+        type=_positive_int,
+        default=os.environ.get("DEVSTACK_LAMBDA_CONCURRENCY") or str(LAMBDA_CONCURRENCY),
+        help="invocations running at once before Lambda throttles, as the account's default quota "
+        f"(default: $DEVSTACK_LAMBDA_CONCURRENCY, else {LAMBDA_CONCURRENCY})",
+    )
+    args = parser.parse_args(argv)
+    if args.throttle_burst < args.throttle_rate:
+        parser.error("--throttle-burst must be at least --throttle-rate (as API Gateway requires)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,9 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from devstack.server import LocalStack  # after the signal handlers: importing moto takes a moment
+    from devstack.throttle import ThrottleSettings
 
     stack = LocalStack(
-        args.host, args.port, idle_timeout=args.idle_timeout, max_connection_time=args.max_connection_time
+        args.host,
+        args.port,
+        idle_timeout=args.idle_timeout,
+        max_connection_time=args.max_connection_time,
+        throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
+        lambda_concurrency=args.lambda_concurrency,
     )
     try:
         stack.start()

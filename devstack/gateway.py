@@ -1,5 +1,6 @@
-"""The WebSocket side of the local API Gateway: the $connect handshake, route selection on `action`, Lambda-shaped
-events, route responses, MOCK routes, the message limit, idle and maximum connection time, and $disconnect."""
+"""The WebSocket side of the local API Gateway: the $connect handshake, route selection on `action`, throttling,
+Lambda-shaped events, route responses, MOCK routes, the frame and message limits, idle and maximum connection time,
+and $disconnect."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from devstack.events import ConnectionInfo, connect_event, disconnect_event, message_event, new_id, now_ms
-from devstack.runtime import IntegrationTimeout, Invoker
+from devstack.frames import GatewayWebSocket, send_message
+from devstack.runtime import IntegrationTimeout, Invoker, LambdaThrottled
+from devstack.throttle import Throttle
 from devstack.traffic import Traffic
-from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, MAX_MESSAGE_BYTES, Route
+from signaling.definition import CONNECTION_MAX_SECONDS, IDLE_TIMEOUT_SECONDS, Route
 
 log = logging.getLogger("devstack")
 
@@ -33,11 +36,23 @@ _REASONS = {
     1009: "Message too big",
 }
 
+THROTTLED = "Too Many Requests"
+"""API Gateway's message for a throttled request (its 429's reason phrase and default THROTTLED response)."""
+
+CLIENT_BUFFER_BYTES = 256 * 1024
+"""Bytes waiting to be written to one client past which a post is refused (429 LimitExceededException: "the
+WebSocket client side buffer is full") and a response is dropped. AWS documents no size: two full messages."""
+
+
+class ClientBufferFull(Exception):
+    """The client is not reading: what is already waiting for it is over CLIENT_BUFFER_BYTES."""
+
 
 @dataclass(eq=False)
 class Connection:
     info: ConnectionInfo
-    ws: web.WebSocketResponse
+    ws: GatewayWebSocket
+    transport: asyncio.BaseTransport | None
     opened: float = field(default_factory=time.monotonic)
     last_active: float = field(default_factory=time.monotonic)
     last_active_epoch: float = field(default_factory=time.time)
@@ -62,12 +77,14 @@ class Gateway:
         traffic: Traffic,
         *,
         stage: str,
+        throttle: Throttle | None = None,
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
         max_connection_time: float = CONNECTION_MAX_SECONDS,
     ) -> None:
         self.routes = {route.key: route for route in routes}
         self.invoker = invoker
         self.traffic = traffic
+        self.throttle = throttle or Throttle()
         self.stage = stage
         self.api_id = "local"
         self.idle_timeout = idle_timeout
@@ -81,7 +98,7 @@ class Gateway:
     # --- connection lifecycle -------------------------------------------------------------------------------------
 
     async def handshake(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES)
+        ws = GatewayWebSocket()
         if not ws.can_prepare(request).ok:
             return web.Response(status=426, text="This is a WebSocket endpoint.\n")
         info = ConnectionInfo(
@@ -95,10 +112,11 @@ class Gateway:
         )
         status, body = await self._connect(info, request)
         if not 200 <= status < 300:
-            return web.Response(status=status, text=body)
+            kind = "application/json" if status == 429 else "text/plain"  # the throttled answer is API Gateway's JSON
+            return web.Response(status=status, text=body, content_type=kind)
 
         await ws.prepare(request)
-        connection = Connection(info, ws)
+        connection = Connection(info, ws, request.transport)
         self.connections[info.connection_id] = connection
         expiry = asyncio.create_task(self._expire(connection))
         code, reason = 1006, ""
@@ -107,7 +125,7 @@ class Gateway:
                 message = await ws.receive()
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     connection.touch()
-                    self._spawn(self._on_message(connection, message.data))
+                    await self._receive(connection, message.data)
                     continue
                 if message.type is WSMsgType.CLOSE:
                     code, reason = int(message.data) or 1005, message.extra or ""
@@ -131,6 +149,8 @@ class Gateway:
 
     async def _connect(self, info: ConnectionInfo, request: web.Request) -> tuple[int, str]:
         """Run $connect before the upgrade completes; its statusCode decides the handshake."""
+        if not self.throttle.admit_connect():
+            return 429, json.dumps({"message": THROTTLED})
         route = self.routes.get("$connect")
         if route is None or route.handler is None:
             return 200, ""
@@ -139,6 +159,8 @@ class Gateway:
         event = connect_event(info, headers, query, local_port=_local_port(request))
         try:
             response = await self.invoker.invoke(route, event)
+        except LambdaThrottled:
+            return 500, "Internal server error"  # API Gateway reports Lambda's 429 as its own 500
         except Exception:
             log.exception("$connect handler %s failed", route.handler)
             return 500, "Internal server error"
@@ -196,15 +218,25 @@ class Gateway:
         if isinstance(frame, str):
             try:
                 message = json.loads(frame)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser follows
                 message = None
             action = message.get("action") if isinstance(message, dict) else None
         route = self.routes.get(action) if isinstance(action, str) and action not in _LIFECYCLE_ROUTES else None
         return route or self.routes.get("$default")
 
-    async def _on_message(self, connection: Connection, frame: str | bytes) -> None:
+    async def _receive(self, connection: Connection, frame: str | bytes) -> None:
+        """Decide on one message as it arrives: throttled ones are answered here and now, without a task, so a
+        flood costs a reply each and nothing piles up; the rest run concurrently."""
         route = self.select(frame)
+        if not self.throttle.admit_message(route.key if route else "$default"):
+            self.traffic.inbound("(throttled)")
+            event = message_event(connection.info, "", "", is_base64=False)  # only for its ids
+            await self._reply(connection, self._gateway_error(THROTTLED, event))
+            return
         self.traffic.inbound(route.key if route else "(unrouted)")
+        self._spawn(self._on_message(connection, route, frame))
+
+    async def _on_message(self, connection: Connection, route: Route | None, frame: str | bytes) -> None:
         if route is None:
             event = message_event(connection.info, "", "", is_base64=False)  # only for its ids
             await self._reply(connection, self._gateway_error("Forbidden", event))
@@ -220,6 +252,10 @@ class Gateway:
             event = message_event(connection.info, route.key, frame, is_base64=False)
         try:
             response = await self.invoker.invoke(route, event)
+        except LambdaThrottled:
+            # Lambda answered 429 before running anything; API Gateway treats it as an integration failure.
+            await self._reply(connection, self._gateway_error("Internal server error", event))
+            return
         except IntegrationTimeout:
             await self._reply(connection, self._gateway_error("Endpoint request timed out", event))
             return
@@ -238,18 +274,20 @@ class Gateway:
         )
 
     async def send(self, connection: Connection, data: str | bytes) -> None:
-        """One frame to the client; ConnectionError when the socket is (being) closed."""
+        """One message to the client (fragmented when it is over a frame); ConnectionError when the socket is
+        (being) closed, ClientBufferFull when the client is not reading what it was already sent."""
         if not connection.open:
             raise ConnectionResetError("the connection is closed")
+        transport = connection.transport
+        if isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size() > CLIENT_BUFFER_BYTES:
+            raise ClientBufferFull(f"{transport.get_write_buffer_size()} bytes are waiting for the client")
         connection.touch()
         self.traffic.outbound(data)
-        if isinstance(data, str):
-            await connection.ws.send_str(data)
-        else:
-            await connection.ws.send_bytes(data)
+        await send_message(connection.ws, transport, data)
 
     async def _reply(self, connection: Connection, data: str) -> None:
-        with contextlib.suppress(ConnectionError):  # the caller is gone; API Gateway drops the response too
+        # The caller is gone, or reads nothing: the response is dropped (API Gateway drops it for a gone caller).
+        with contextlib.suppress(ConnectionError, ClientBufferFull):
             await self.send(connection, data)
 
     async def _invoke_lifecycle(self, route_key: str, event: dict[str, Any]) -> None:
@@ -258,6 +296,10 @@ class Gateway:
             return
         try:
             await self.invoker.invoke(route, event)
+        except LambdaThrottled:
+            # Nobody is waiting for a $disconnect, and API Gateway does not retry one: it is lost.
+            connection_id = event["requestContext"]["connectionId"]
+            log.warning("%s for %s not run: Lambda concurrency exhausted", route_key, connection_id)
         except Exception:
             log.exception("%s handler %s failed", route_key, route.handler)
 

@@ -1,16 +1,20 @@
 """The API Gateway Management API (@connections) over plain HTTP, so the handlers' own unmodified boto3
-`apigatewaymanagementapi` client works against endpoint_url=http://127.0.0.1:PORT/local."""
+`apigatewaymanagementapi` client works against endpoint_url=http://127.0.0.1:PORT/local. Its requests count against
+the account's throttle quota, as callbacks do in AWS."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from devstack.events import new_id
-from devstack.gateway import Connection, Gateway
+from devstack.gateway import THROTTLED, ClientBufferFull, Connection, Gateway
 from signaling.definition import MAX_MESSAGE_BYTES
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def _error(status: int, kind: str, message: str) -> web.Response:
@@ -27,6 +31,12 @@ def _gone() -> web.Response:
     return _error(410, "GoneException", "")
 
 
+def _limit_exceeded() -> web.Response:
+    # The API reference: "The client is sending more than the allowed number of requests per unit of time or the
+    # WebSocket client side buffer is full."
+    return _error(429, "LimitExceededException", THROTTLED)
+
+
 def _iso8601(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -39,9 +49,17 @@ class ManagementApi:
         # botocore percent-encodes the id ("=" as %3D, "/" as %2F, even "@" as %40); aiohttp matches the decoded
         # path and hands over the decoded id, with a %2F kept inside the one segment.
         path = f"/{self.gateway.stage}/@connections/{{connection_id:.+}}"
-        app.router.add_post(path, self.post)
-        app.router.add_get(path, self.get)
-        app.router.add_delete(path, self.delete)
+        app.router.add_post(path, self._throttled(self.post))
+        app.router.add_get(path, self._throttled(self.get))
+        app.router.add_delete(path, self._throttled(self.delete))
+
+    def _throttled(self, handler: Handler) -> Handler:
+        async def admit(request: web.Request) -> web.Response:
+            if not self.gateway.throttle.admit_callback():
+                return _limit_exceeded()
+            return await handler(request)
+
+        return admit
 
     def _connection(self, request: web.Request) -> Connection | None:
         connection = self.gateway.connections.get(request.match_info["connection_id"])
@@ -61,6 +79,8 @@ class ManagementApi:
             await self.gateway.send(connection, data.decode() if _is_utf8(data) else data)
         except ConnectionError:
             return _gone()
+        except ClientBufferFull:
+            return _limit_exceeded()
         return web.Response(status=200, headers={"x-amzn-RequestId": new_id()})
 
     async def get(self, request: web.Request) -> web.Response:

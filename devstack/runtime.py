@@ -1,5 +1,5 @@
-"""Invoking the route handlers as Lambda would: resolved lazily from "module.function", each invocation on its own
-worker thread with a context object like the runtime's."""
+"""Invoking the route handlers as Lambda would: resolved lazily from "module.function", with a context object like the
+runtime's, concurrently, and at most `concurrency` in flight at a time: beyond that Lambda throttles the invocation."""
 
 from __future__ import annotations
 
@@ -9,31 +9,44 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from signaling.definition import LAMBDA_CONCURRENCY
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 FUNCTION_TIMEOUT_SECONDS = 29.0
 """API Gateway's integration timeout; nothing a handler does past it reaches the caller."""
 
-
-class Function(Protocol):
-    """What the invoker needs to know of a function: a WebSocket route or a queue consumer (signaling.definition)."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def handler(self) -> str | None: ...
-
-    @property
-    def function_id(self) -> str: ...
+WORKERS = 32
+"""Threads that run handlers. Lambda runs each invocation in an environment of its own; one Python process cannot
+usefully run a thousand threads (they would take turns at the GIL and starve the gateway's event loop), so
+invocations in flight beyond this wait for a thread, in a queue the concurrency limit bounds."""
 
 
 class IntegrationTimeout(Exception):
     """The handler did not answer within API Gateway's integration timeout (it may still be running)."""
+
+
+class LambdaThrottled(Exception):
+    """Lambda refused the invocation: every unit of concurrency is in use (TooManyRequestsException, HTTP 429,
+    "Rate Exceeded."). The handler did not run."""
+
+
+class Function(Protocol):
+    """What the invoker needs of a function: signaling.definition.Route, or any object with these attributes (a
+    queue consumer, say)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def handler(self) -> str | None: ...
+    @property
+    def function_id(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -63,15 +76,37 @@ class LambdaContext:
 
 
 class Invoker:
-    """Runs handlers concurrently on a pool, like Lambda scaling out: two messages from one socket may run at the
-    same time and finish in either order."""
+    """Runs handlers concurrently, like Lambda scaling out: two messages from one socket may run at the same time
+    and finish in either order. Like the account's concurrency quota (shared by every function), at most
+    `concurrency` invocations are in flight at once; one more is refused with LambdaThrottled at once. So what waits
+    for one of the `workers` threads is bounded however fast requests come."""
 
-    def __init__(self, workers: int = 32, on_done: Callable[[str, float], None] | None = None) -> None:
-        """on_done(route_key, milliseconds) is told how long each handler ran (like Lambda's billed duration)."""
+    def __init__(
+        self,
+        concurrency: int = LAMBDA_CONCURRENCY,
+        on_done: Callable[[str, float], None] | None = None,
+        *,
+        workers: int = WORKERS,
+    ) -> None:
+        """on_done(function key, milliseconds) is told how long each handler ran (like Lambda's billed duration)."""
+        if concurrency < 1 or workers < 1:
+            raise ValueError(f"concurrency and workers must be at least 1, got {concurrency} and {workers}")
+        self.concurrency = concurrency
         self._on_done = on_done
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
+        self._pool = ThreadPoolExecutor(max_workers=min(workers, concurrency), thread_name_prefix="lambda")
         self._handlers: dict[str, Handler] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the handler cache; held during a first import
+        self._counter = threading.Lock()  # the concurrency count; taken on the event loop, so never held long
+        self._running = 0
+        self.throttled = 0
+        """Invocations refused so far (Lambda's Throttles metric)."""
+
+    @property
+    def running(self) -> int:
+        """Invocations in flight now: running, waiting for a thread, or past the integration timeout but still
+        running (each holds concurrency until its handler returns, as in Lambda)."""
+        with self._counter:
+            return self._running
 
     def resolve(self, dotted: str) -> Handler:
         with self._lock:
@@ -86,12 +121,26 @@ class Invoker:
         for name in dotted:
             self._pool.submit(self.resolve, name)
 
-    async def invoke(self, route: Function, event: dict[str, Any]) -> Any:
-        """The handler's return value; raises what the handler raised, or IntegrationTimeout."""
-        dotted = route.handler
+    def _acquire(self) -> bool:
+        with self._counter:
+            if self._running >= self.concurrency:
+                self.throttled += 1
+                return False
+            self._running += 1
+            return True
+
+    def _release(self, _: Future[Any]) -> None:
+        with self._counter:
+            self._running -= 1
+
+    async def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        """The handler's return value; raises what the handler raised, LambdaThrottled, or IntegrationTimeout."""
+        dotted = function.handler
         if dotted is None:
-            raise ValueError(f"route {route.key} has no handler")
-        context = LambdaContext(function_name=f"parley-local-{route.function_id}")
+            raise ValueError(f"{function.key} has no handler")
+        if not self._acquire():
+            raise LambdaThrottled(f"{dotted}: {self.concurrency} invocations are running (Rate Exceeded.)")
+        context = LambdaContext(function_name=f"parley-local-{function.function_id}")
 
         def run() -> Any:
             # Resolved on the worker: the first import of a handler module can take a while and must not stall
@@ -102,9 +151,17 @@ class Invoker:
                 return handler(event, context)
             finally:
                 if self._on_done is not None:
-                    self._on_done(route.key, (time.perf_counter() - started) * 1000)
+                    self._on_done(function.key, (time.perf_counter() - started) * 1000)
 
-        future = asyncio.get_running_loop().run_in_executor(self._pool, run)
+        try:
+            work = self._pool.submit(run)
+        except BaseException:
+            self._release(Future())
+            raise
+        # Released when the handler returns (or, never started, is cancelled), not when the caller stops waiting:
+        # a handler past the integration timeout still holds its concurrency, as in Lambda.
+        work.add_done_callback(self._release)
+        future = asyncio.wrap_future(work)
         try:
             return await asyncio.wait_for(future, FUNCTION_TIMEOUT_SECONDS)
         except TimeoutError as exc:

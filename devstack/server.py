@@ -22,11 +22,13 @@ from devstack.gateway import Gateway
 from devstack.management import ManagementApi
 from devstack.queues import EventSourceMapping, create_queue
 from devstack.runtime import Invoker
+from devstack.throttle import Clock, Throttle, ThrottleSettings
 from devstack.traffic import Traffic
 from signaling.definition import (
     CONNECTION_MAX_SECONDS,
     GRACE_QUEUE,
     IDLE_TIMEOUT_SECONDS,
+    LAMBDA_CONCURRENCY,
     MAX_MESSAGE_BYTES,
     ROUTES,
     QueueSpec,
@@ -61,22 +63,27 @@ class LocalStack:
         max_connection_time: float = CONNECTION_MAX_SECONDS,
         routes: Iterable[Route] = ROUTES,
         frontend: Path = FRONTEND,
-        workers: int = 32,
+        throttle: ThrottleSettings | None = None,
+        lambda_concurrency: int = LAMBDA_CONCURRENCY,
+        clock: Clock = time.monotonic,
         grace_queue: QueueSpec = GRACE_QUEUE,
         redeliver: float = 0.01,
     ) -> None:
-        """redeliver: the share of processed queue messages delivered a second time (SQS delivers at least once;
-        1% keeps the consumers' idempotency exercised in every run, tests set 0 or 1 to decide)."""
+        """throttle: the stage's, routes' and account's limits (default: what `make deploy` sets); clock: what the
+        throttle's token buckets read (a test's fake makes throttling deterministic); redeliver: the share of
+        processed queue messages delivered a second time (SQS delivers at least once; 1% keeps the consumers'
+        idempotency exercised in every run, tests set 0 or 1 to decide)."""
         self.host = host
         self.port = port
         self.frontend = frontend
         self.traffic = Traffic()
-        self.invoker = Invoker(workers, on_done=self.traffic.handled)
+        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled)
         self.gateway = Gateway(
             routes,
             self.invoker,
             self.traffic,
             stage=STAGE,
+            throttle=Throttle(throttle, clock),
             idle_timeout=idle_timeout,
             max_connection_time=max_connection_time,
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+
+DURATIONS_KEPT = 10_000
+"""Handler durations kept per route (the latest): enough for any benchmark, and bounded under a flood."""
 
 
 def message_type(frame: str | bytes) -> str:
@@ -22,13 +25,13 @@ def message_type(frame: str | bytes) -> str:
 class Traffic:
     """frames_in: client messages by the route they took ("join", "$default", "ping", ...). frames_out: frames sent to
     clients, route responses and Management API posts alike, by `type`. handler_ms: how long each handler ran, by
-    route ($connect and $disconnect included). Counters are written on the gateway's loop, durations on the workers;
-    any thread may read."""
+    route ($connect and $disconnect included; the latest DURATIONS_KEPT). Counters are written on the gateway's
+    loop, durations on the workers; any thread may read."""
 
     def __init__(self) -> None:
         self.frames_in: Counter[str] = Counter()
         self.frames_out: Counter[str] = Counter()
-        self.handler_ms: defaultdict[str, list[float]] = defaultdict(list)
+        self.handler_ms: defaultdict[str, deque[float]] = defaultdict(lambda: deque(maxlen=DURATIONS_KEPT))
         self._lock = threading.Lock()
 
     def inbound(self, route_key: str) -> None:

@@ -17,6 +17,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from signaling.definition import ACCOUNT_THROTTLE, MAX_SIGNAL_BYTES, STAGE_THROTTLE
+
 # CloudWatch Logs accepts only these retention periods.
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -70,9 +72,9 @@ class Config:
     turn_domain_name: str | None = field(default=None, metadata={"context": "turnDomainName"})
     """A DNS name for the first TURN server (turn.example.com; then turn-2.example.com...): adds turns: on 443."""
     max_signal_bytes: int | None = field(default=None, metadata={"context": "maxSignalBytes"})
-    throttle_rate: int = field(default=100, metadata={"context": "throttleRate"})
-    """Steady-state messages per second for the whole stage (every socket together)."""
-    throttle_burst: int = field(default=200, metadata={"context": "throttleBurst"})
+    throttle_rate: int = field(default=STAGE_THROTTLE.rate, metadata={"context": "throttleRate"})
+    """Steady-state requests per second for the whole stage (every socket together); the local stack's default too."""
+    throttle_burst: int = field(default=STAGE_THROTTLE.burst, metadata={"context": "throttleBurst"})
     log_retention_days: int = field(default=30, metadata={"context": "logRetentionDays"})
     log_level: str = field(default="INFO", metadata={"context": "logLevel"})
     memory_size: int = field(default=256, metadata={"context": "memorySize"})
@@ -101,6 +103,15 @@ class Config:
             raise ConfigError("memorySize must be between 128 and 10240 MB")
         if self.throttle_burst < self.throttle_rate:
             raise ConfigError("throttleBurst must be at least throttleRate")
+        if self.throttle_rate > ACCOUNT_THROTTLE.rate:
+            # API Gateway refuses stage limits above the account's; raise the account quota first.
+            raise ConfigError(f"throttleRate cannot exceed the account throttle quota ({ACCOUNT_THROTTLE.rate}/s)")
+        if self.max_signal_bytes is not None and self.max_signal_bytes > MAX_SIGNAL_BYTES:
+            # A browser sends each message as one frame; API Gateway closes the socket on a frame over 32 KB.
+            raise ConfigError(
+                f"maxSignalBytes can be at most {MAX_SIGNAL_BYTES}: a larger signal would not fit in one 32 KB "
+                "WebSocket frame"
+            )
         if self.alarm_email and not self.alarms:
             raise ConfigError("alarmEmail needs alarms=true")
         if self.turn_count > 1 and not self.turn:

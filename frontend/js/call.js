@@ -145,6 +145,8 @@ export class Call {
     });
     on("signal", ({ from, data }) => this.#onSignal(from, data));
     on("server-error", (error) => this.#onServerError(error));
+    on("gateway-error", ({ message, retryInMs }) => this.#onGatewayError(message, retryInMs));
+    on("too-large", (detail) => this.#onTooLarge(detail));
     window.addEventListener("pagehide", () => this.signaling.leave(), { signal: this.abort.signal });
   }
 
@@ -251,6 +253,38 @@ export class Call {
     if (code === "not-joined") this.signaling.reconnectNow();
   }
 
+  /** API Gateway refused a request (throttled, or Lambda busy): the client retries by itself; say so, calmly. */
+  #onGatewayError(message, retryInMs) {
+    const why = message === "Too Many Requests" ? "is busy" : "had a problem";
+    const seconds = Math.max(1, Math.round(retryInMs / 1000));
+    ui.showBanner(`The signaling server ${why} (${message}). Retrying in ${seconds} s; your call continues.`, {
+      kind: "warning",
+      code: "gateway",
+    });
+    clearTimeout(this.gatewayBannerTimer);
+    this.gatewayBannerTimer = setTimeout(() => ui.hideBanner("gateway"), retryInMs + 4000);
+  }
+
+  /** A message over the signaling limits was not sent (sending it would have cost us the socket). */
+  #onTooLarge({ action, bytes, limit, to }) {
+    const entry = to ? this.peers.get(to) : null;
+    const size = `${(bytes / 1024).toFixed(1)} KB, the limit is ${(limit / 1024).toFixed(1)} KB`;
+    if (entry) {
+      entry.tile.setState("Cannot connect: setup message too large", "bad");
+      ui.showBanner(
+        `A setup message for ${entry.name || "a participant"} is too large for the signaling server (${size}), ` +
+          "so it was not sent and that connection may not work. Turning off the camera or screen share and " +
+          "rejoining can help.",
+        { code: "too-large" },
+      );
+    } else {
+      ui.showBanner(`A ${action} message is too large for the signaling server (${size}) and was not sent.`, {
+        code: "too-large",
+      });
+    }
+    console.warn(`[parley] not sent, too large: ${action} of ${bytes} bytes (limit ${limit})`);
+  }
+
   // ---- peers ------------------------------------------------------------------------------------------------------
 
   #outgoing() {
@@ -265,6 +299,7 @@ export class Call {
       iceServers: this.iceServers,
       initiator,
       send: (data) => this.signaling.signal(peerId, data),
+      maxPayloadBytes: () => this.signaling.limits.maxSignalBytes,
       tracks: this.#outgoing(),
     });
     const entry = {

@@ -11,6 +11,7 @@
 // direction changes, never new m-lines.
 
 import { CandidateBatcher } from "./batcher.js";
+import { splitCandidates, utf8Length } from "./limits.js";
 import { SeqCounter, SeqReorderer } from "./ordering.js";
 
 export const CHAT_CHANNEL = { label: "chat", id: 0 };
@@ -32,9 +33,10 @@ export class Peer extends EventTarget {
    * @param {RTCIceServer[]} options.iceServers from `joined`
    * @param {boolean} options.initiator true when we are the newcomer (we offer first)
    * @param {(data: object) => void} options.send sends one payload to this peer through signaling
+   * @param {() => number} options.maxPayloadBytes the largest payload signaling accepts now (`maxSignalBytes`)
    * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} options.tracks what we send now
    */
-  constructor({ selfId, peerId, name, iceServers, initiator, send, tracks }) {
+  constructor({ selfId, peerId, name, iceServers, initiator, send, maxPayloadBytes, tracks }) {
     super();
     this.peerId = peerId;
     this.name = name;
@@ -43,9 +45,10 @@ export class Peer extends EventTarget {
     this.polite = selfId < peerId;
     this.tracks = { ...tracks };
     this.sendRaw = send;
+    this.maxPayloadBytes = maxPayloadBytes;
     this.seq = new SeqCounter();
     this.reorderer = new SeqReorderer((payload) => this.#enqueue(payload));
-    this.batcher = new CandidateBatcher((batch) => this.#send(batch));
+    this.batcher = new CandidateBatcher((batch) => this.#sendCandidates(batch));
     this.remoteStream = new MediaStream();
     this.started = false;
     this.closed = false;
@@ -231,6 +234,13 @@ export class Peer extends EventTarget {
 
   #send(payload) {
     if (!this.closed) this.sendRaw(this.seq.stamp({ sid: this.sid, ...payload }));
+  }
+
+  /** A gathering window's candidates: one payload when they fit, several (each with its own seq) when not. */
+  #sendCandidates({ candidates, end }) {
+    const largestSeq = { seq: Number.MAX_SAFE_INTEGER, sid: this.sid };
+    const fits = (part) => utf8Length(JSON.stringify({ ...largestSeq, ...part })) <= this.maxPayloadBytes();
+    for (const part of splitCandidates(candidates, Boolean(end), fits)) this.#send(part);
   }
 
   #onConnectionState() {

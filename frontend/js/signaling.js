@@ -2,6 +2,14 @@
 // (ping), reconnects with exponential backoff + jitter when the socket drops and resumes the same identity
 // (join with peerId + token), so peer connections never notice. Signals sent while the socket is down are queued
 // and flushed after the next `joined`.
+//
+// It also copes with API Gateway's limits: no frame over the limit is ever sent (that would close the socket), and
+// when the gateway answers a request with its own error ("Too Many Requests" when throttled, "Internal server
+// error" when Lambda refused or failed) it backs off, retries a pending join and resends the signals of the last
+// moments. The gateway does not say which request it refused; resending is safe because receivers drop payloads
+// whose seq they already have.
+
+import { DEFAULT_LIMITS, readLimits, utf8Length } from "./limits.js";
 
 const PING_INTERVAL_MS = 5 * 60 * 1000; // API Gateway closes sockets idle for 10 minutes
 const PONG_TIMEOUT_MS = 10 * 1000;
@@ -9,6 +17,24 @@ const MAX_SOCKET_AGE_MS = 115 * 60 * 1000; // API Gateway closes every socket af
 const BACKOFF_BASE_MS = 400;
 const BACKOFF_MAX_MS = 15 * 1000;
 const JOIN_TIMEOUT_MS = 10 * 1000;
+const RESEND_WINDOW_MS = 2000; // signals sent this recently may be the one a gateway error answers
+const RESEND_MAX = 16;
+const QUEUE_MAX = 256; // signals waiting for the socket; beyond, the oldest go (the peers repair lost payloads)
+const CALM_MS = 10 * 1000; // this long without a gateway error and the backoff starts from the bottom again
+
+/** What API Gateway itself sends back, in place of a route's answer, when it or Lambda refuses a request. */
+const GATEWAY_ERRORS = new Set(["Too Many Requests", "Internal server error", "Endpoint request timed out"]);
+
+/**
+ * API Gateway's own error message in a frame (`{"message": "...", "connectionId": "...", "requestId": "..."}`,
+ * no `type`), or null for anything else.
+ * @param {any} message
+ * @returns {string|null}
+ */
+export function gatewayError(message) {
+  if (!message || typeof message !== "object" || "type" in message) return null;
+  return typeof message.message === "string" && GATEWAY_ERRORS.has(message.message) ? message.message : null;
+}
 
 /** Errors on `join` after which retrying the same join cannot help. */
 const FATAL_JOIN_ERRORS = new Set(["room-full", "bad-request", "already-joined"]);
@@ -30,6 +56,8 @@ export function backoffDelay(attempt) {
  * - `peer-joined`, `peer-left`, `signal`: the server's messages
  * - `server-error`: the server's `error` message (every code), plus `fatal: true` when the session cannot go on
  * - `identity-lost`: a resume was refused (token void); the caller should start over as a new participant
+ * - `gateway-error`: {message, retryInMs}: API Gateway refused or failed a request; we retry after retryInMs
+ * - `too-large`: {action, bytes, limit, to?}: a message was not sent because it is over the limit
  */
 export class SignalingClient extends EventTarget {
   /**
@@ -49,7 +77,24 @@ export class SignalingClient extends EventTarget {
     this.attempt = 0;
     this.stopped = false;
     this.timers = {};
-    this.stats = { sent: 0, received: 0, signalsSent: 0, reconnects: 0 };
+    this.limits = { ...DEFAULT_LIMITS };
+    /** @type {{message: object, at: number}[]} */ this.recent = [];
+    this.pausedUntil = 0;
+    this.gatewayAttempt = 0;
+    this.lastGatewayError = -Infinity;
+    this.joinPending = false;
+    this.joinsSent = 0; // on the current socket
+    this.stats = {
+      sent: 0,
+      received: 0,
+      signalsSent: 0,
+      reconnects: 0,
+      throttled: 0,
+      gatewayErrors: 0,
+      resent: 0,
+      tooLarge: 0,
+      dropped: 0,
+    };
   }
 
   /** Opens the socket and joins the room. */
@@ -59,18 +104,26 @@ export class SignalingClient extends EventTarget {
   }
 
   /**
-   * Sends `signal` to a peer of the room; queued while the socket is down or not joined yet.
+   * Sends `signal` to a peer of the room; queued while the socket is down, not joined yet, or backing off.
    * @param {string} to
    * @param {unknown} data
+   * @returns {boolean} false if `data` is over `limits.maxSignalBytes` and was not sent (`too-large` says so)
    */
   signal(to, data) {
-    const message = { action: "signal", to, data };
-    if (this.state === "joined" && this.ws?.readyState === WebSocket.OPEN) {
-      this.#send(message);
-      this.stats.signalsSent++;
-    } else {
-      this.queue.push(message);
+    const bytes = utf8Length(JSON.stringify(data));
+    if (bytes > this.limits.maxSignalBytes) {
+      this.#tooLarge({ action: "signal", bytes, limit: this.limits.maxSignalBytes, to });
+      return false;
     }
+    const message = { action: "signal", to, data };
+    if (this.state !== "joined" || this.ws?.readyState !== WebSocket.OPEN || this.#paused()) {
+      this.#enqueue(message);
+      return true;
+    }
+    if (!this.#send(message)) return false;
+    this.stats.signalsSent++;
+    this.#remember(message);
+    return true;
   }
 
   /** Leaves the room and closes the socket for good. */
@@ -80,6 +133,7 @@ export class SignalingClient extends EventTarget {
     if (this.ws?.readyState === WebSocket.OPEN && this.state === "joined") this.#send({ action: "leave" });
     this.#closeSocket(1000, "bye");
     this.queue = [];
+    this.recent = [];
     this.#setState("closed");
   }
 
@@ -96,6 +150,7 @@ export class SignalingClient extends EventTarget {
     this.peerId = null;
     this.token = null;
     this.queue = [];
+    this.recent = [];
   }
 
   #open() {
@@ -109,13 +164,9 @@ export class SignalingClient extends EventTarget {
       return;
     }
     this.ws = ws;
+    this.joinsSent = 0;
     ws.addEventListener("open", () => {
-      if (ws !== this.ws) return;
-      const join = { action: "join", room: this.room, name: this.name };
-      if (this.capacity) join.capacity = this.capacity;
-      if (this.peerId && this.token) Object.assign(join, { peerId: this.peerId, token: this.token });
-      this.#send(join);
-      this.timers.join = setTimeout(() => this.#dropped(), JOIN_TIMEOUT_MS);
+      if (ws === this.ws) this.#sendJoin();
     });
     ws.addEventListener("message", (event) => {
       if (ws !== this.ws) return;
@@ -133,11 +184,31 @@ export class SignalingClient extends EventTarget {
     });
   }
 
+  /** Sends `join` (resuming our identity if we have one); a pending join is retried after a gateway error. */
+  #sendJoin() {
+    const join = { action: "join", room: this.room, name: this.name };
+    if (this.capacity) join.capacity = this.capacity;
+    if (this.peerId && this.token) Object.assign(join, { peerId: this.peerId, token: this.token });
+    clearTimeout(this.timers.join);
+    if (!this.#send(join)) return; // only a name far over any limit could do this; too-large has said so
+    this.joinPending = true;
+    this.joinsSent++;
+    this.timers.join = setTimeout(() => this.#dropped(), JOIN_TIMEOUT_MS);
+  }
+
   #handle(message) {
     clearTimeout(this.timers.pong); // any message proves the socket is alive
+    const refused = gatewayError(message);
+    if (refused) {
+      this.#onGatewayError(refused);
+      return;
+    }
     switch (message.type) {
       case "joined":
         clearTimeout(this.timers.join);
+        clearTimeout(this.timers.joinRetry);
+        this.joinPending = false;
+        this.limits = readLimits(message.limits);
         this.peerId = message.peerId;
         this.token = message.token;
         this.attempt = 0;
@@ -161,17 +232,22 @@ export class SignalingClient extends EventTarget {
 
   #handleError(message) {
     const onJoin = message.action === "join" || (this.state !== "joined" && message.action === undefined);
+    if (onJoin && message.code === "already-joined" && this.joinsSent > 1) {
+      return; // a join we retried after a gateway error had got through after all: its `joined` is ours
+    }
     if (onJoin && message.code === "invalid-token" && this.token) {
       // Our seat is gone (the server noticed our dead socket): the others were told we left.
-      clearTimeout(this.timers.join);
       this.resetIdentity();
       this.#emit("identity-lost", message);
-      this.#send({ action: "join", room: this.room, name: this.name, ...(this.capacity ? { capacity: this.capacity } : {}) });
-      this.timers.join = setTimeout(() => this.#dropped(), JOIN_TIMEOUT_MS);
+      this.#sendJoin();
       return;
     }
     const fatal = onJoin && FATAL_JOIN_ERRORS.has(message.code);
     this.#emit("server-error", { ...message, fatal });
+    if (onJoin) {
+      this.joinPending = false;
+      clearTimeout(this.timers.joinRetry);
+    }
     if (fatal) {
       this.stopped = true;
       this.#clearTimers();
@@ -198,8 +274,72 @@ export class SignalingClient extends EventTarget {
     this.timers.pong = setTimeout(() => this.#dropped(), PONG_TIMEOUT_MS);
   }
 
+  /**
+   * API Gateway refused or failed one of our recent requests, without saying which. Back off (exponential, with
+   * jitter, so a crowd of throttled clients spreads out), then retry a pending join and resend what was sent in the
+   * last RESEND_WINDOW_MS. Nothing is resent more than once per error, and the backoff grows while errors keep
+   * coming, so this never spins.
+   * @param {string} refusal
+   */
+  #onGatewayError(refusal) {
+    const now = performance.now();
+    if (now - this.lastGatewayError > CALM_MS) this.gatewayAttempt = 0;
+    this.lastGatewayError = now;
+    if (refusal === "Too Many Requests") this.stats.throttled++;
+    else this.stats.gatewayErrors++;
+    const delay = backoffDelay(this.gatewayAttempt++);
+    if (this.joinPending) {
+      clearTimeout(this.timers.joinRetry);
+      this.timers.joinRetry = setTimeout(() => {
+        if (this.joinPending && this.ws?.readyState === WebSocket.OPEN) this.#sendJoin();
+      }, delay);
+    }
+    const again = this.recent.filter((entry) => entry.at >= now - RESEND_WINDOW_MS).map((entry) => entry.message);
+    this.recent = [];
+    this.stats.resent += again.length;
+    this.queue.unshift(...again);
+    this.#trimQueue();
+    this.pausedUntil = Math.max(this.pausedUntil, now + delay);
+    this.#flush(); // paused: schedules the flush for when the pause ends
+    this.#emit("gateway-error", { message: refusal, retryInMs: delay });
+  }
+
+  #paused() {
+    return performance.now() < this.pausedUntil;
+  }
+
+  #remember(message) {
+    const now = performance.now();
+    this.recent.push({ message, at: now });
+    while (this.recent.length > RESEND_MAX || (this.recent.length && this.recent[0].at < now - RESEND_WINDOW_MS)) {
+      this.recent.shift();
+    }
+  }
+
+  #enqueue(message) {
+    this.queue.push(message);
+    this.#trimQueue();
+  }
+
+  #trimQueue() {
+    const excess = this.queue.length - QUEUE_MAX;
+    if (excess > 0) {
+      this.queue.splice(0, excess);
+      this.stats.dropped += excess;
+    }
+  }
+
+  #tooLarge(detail) {
+    this.stats.tooLarge++;
+    this.#emit("too-large", detail);
+  }
+
   #dropped() {
     if (this.stopped) return;
+    // What went out just before the socket died may not have arrived: send it again after the resume.
+    this.queue.unshift(...this.recent.map((entry) => entry.message));
+    this.recent = [];
+    this.#trimQueue();
     this.#closeSocket(4002, "dropped");
     this.#scheduleReconnect();
   }
@@ -213,14 +353,31 @@ export class SignalingClient extends EventTarget {
   }
 
   #flush() {
+    if (this.state !== "joined" || this.ws?.readyState !== WebSocket.OPEN) return; // `joined` flushes
+    if (this.#paused()) {
+      clearTimeout(this.timers.resume);
+      this.timers.resume = setTimeout(() => this.#flush(), this.pausedUntil - performance.now());
+      return;
+    }
     const pending = this.queue;
     this.queue = [];
     for (const message of pending) this.signal(message.to, message.data);
   }
 
+  /**
+   * One frame, if it fits: API Gateway closes the socket (1009) on a larger one.
+   * @returns {boolean} whether it was sent
+   */
   #send(message) {
-    this.ws.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    const bytes = utf8Length(text);
+    if (bytes > this.limits.maxFrameBytes) {
+      this.#tooLarge({ action: message.action, bytes, limit: this.limits.maxFrameBytes, to: message.to });
+      return false;
+    }
+    this.ws.send(text);
     this.stats.sent++;
+    return true;
   }
 
   #closeSocket(code, reason) {
@@ -237,6 +394,8 @@ export class SignalingClient extends EventTarget {
 
   #clearTimers() {
     clearTimeout(this.timers.join);
+    clearTimeout(this.timers.joinRetry);
+    clearTimeout(this.timers.resume);
     clearTimeout(this.timers.pong);
     clearTimeout(this.timers.reconnect);
     clearTimeout(this.timers.age);

@@ -231,7 +231,46 @@ TABLE = TableSpec()
 STAGE_NAME = "prod"
 """The deployed stage; the local stack uses "local"."""
 
-# API Gateway WebSocket limits the design respects (and the local stack enforces).
+# API Gateway WebSocket limits the design respects (and the local stack enforces). The quota table gives sizes in
+# KB; they are read as binary (1 KB = 1024 bytes) here, and the client's own budget (MAX_SIGNAL_BYTES) also fits
+# the decimal reading, so either way no frame the client sends is closed.
+MAX_FRAME_BYTES = 32 * 1024
+"""One WebSocket frame ("WebSocket frame size 32 KB", not raisable). A larger frame closes the connection with 1009.
+Browsers send every message as a single frame, so for a browser this is the largest message it can send."""
 MAX_MESSAGE_BYTES = 128 * 1024
+"""One message ("Message payload size 128 KB"), sent as frames of at most MAX_FRAME_BYTES. Larger: 1009."""
 CONNECTION_MAX_SECONDS = 2 * 60 * 60
 IDLE_TIMEOUT_SECONDS = 10 * 60
+
+MAX_PEER_ID_LENGTH = 64
+SIGNAL_ENVELOPE_BYTES = len('{"action":"signal","to":"","data":}') + MAX_PEER_ID_LENGTH
+"""What a `signal` frame holds besides `data` (compact JSON, the longest peerId): 99 bytes. The relayed frame
+({"type":"signal","from":...}) is one byte shorter, so whatever may be sent may also be delivered."""
+MAX_SIGNAL_BYTES = 31 * 1024
+"""The largest `signal.data` (compact JSON, UTF-8) by default: the largest signal frame is then 31,843 bytes, 925
+under 32 KiB and 157 under 32,000 (the decimal reading of "32 KB"). docs/protocol.md compares it with the largest
+payloads the browser client was measured to send."""
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    """One token bucket, as API Gateway throttles: `rate` requests per second refill it, `burst` is its size (and
+    what it starts with). A request takes one token; with none left it is throttled."""
+
+    rate: int
+    burst: int
+
+
+STAGE_THROTTLE = ThrottleLimits(rate=600, burst=1200)
+"""The stage's default route throttling (DefaultRouteSettings), shared by every route (the stack sets no route-level
+RouteSettings; the local stack can be given some to match a stage configured by hand). Sized in
+docs/deploy.md ("Capacity") for 10,000 participants in rooms of 8 with a 4x peak; `throttleRate`/`throttleBurst`
+change it per deployment, `--throttle-rate`/`--throttle-burst` locally."""
+ACCOUNT_THROTTLE = ThrottleLimits(rate=10_000, burst=5_000)
+"""API Gateway's account-level quota per Region, shared by every API and by @connections callbacks (raisable)."""
+NEW_CONNECTIONS_PER_SECOND = 500
+"""New WebSocket connections per second, per account and Region, across every WebSocket API (raisable)."""
+LAMBDA_CONCURRENCY = 1000
+"""Lambda's default concurrency quota per account and Region, shared by every function (new accounts may get less;
+`aws lambda get-account-settings` tells). Beyond it an invocation is throttled (429), which API Gateway reports to
+the caller as "Internal server error"."""

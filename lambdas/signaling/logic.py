@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from signaling import wire
-from signaling.definition import CONNECTION_MAX_SECONDS, MAX_MESSAGE_BYTES
+from signaling.definition import CONNECTION_MAX_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
     BadRequest,
@@ -189,6 +189,7 @@ class Signaling:
                 "maxSignalBytes": settings.max_signal_bytes,
                 "maxCapacity": settings.max_capacity,
                 "maxMessageBytes": MAX_MESSAGE_BYTES,
+                "maxFrameBytes": MAX_FRAME_BYTES,
             },
         }
 

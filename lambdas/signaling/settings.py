@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from signaling.definition import DISCONNECT_GRACE_SECONDS, MAX_QUEUE_DELAY_SECONDS
+from signaling.definition import DISCONNECT_GRACE_SECONDS, MAX_QUEUE_DELAY_SECONDS, MAX_SIGNAL_BYTES
 
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 
@@ -25,7 +25,7 @@ class Settings:
     """Browser origins allowed to open a socket; "*" allows any. Requests without an Origin are always allowed."""
     max_capacity: int = 8
     default_capacity: int = 2
-    max_signal_bytes: int = 64 * 1024
+    max_signal_bytes: int = MAX_SIGNAL_BYTES
     ice_servers: tuple[dict[str, Any], ...] = DEFAULT_ICE_SERVERS
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
@@ -56,6 +56,9 @@ class Settings:
             disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
             grace_queue_url=env.get("GRACE_QUEUE_URL", "").strip() or None,
         )
+        if settings.max_signal_bytes > MAX_SIGNAL_BYTES:
+            # A browser sends a message as one frame, and API Gateway closes the socket on a frame over 32 KB.
+            raise ConfigurationError(f"MAX_SIGNAL_BYTES can be at most {MAX_SIGNAL_BYTES} (one 32 KB frame)")
         if settings.max_capacity < settings.default_capacity:
             raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
         return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from bench import coldstart, cost
+from bench import coldstart, cost, docblock
+from devstack.runtime import WORKERS
 from signaling.definition import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +160,31 @@ def test_cold_start_compares_with_another_revision_in_one_run(capsys: pytest.Cap
     for by_module in results.values():
         assert set(by_module) == set(coldstart.handler_modules())
         assert all(figures["runs"] == 1 for figures in by_module.values())
+
+
+def test_the_flood_is_throttled_and_the_stacks_memory_is_sampled(quick_results: dict[str, Any]) -> None:
+    flood = quick_results["flood"]
+
+    assert flood["sockets"] == 20
+    assert flood["received_total"] > flood["throttled"] > 0  # the stage throttle answered part of it
+    assert flood["received"].get("signal", 0) > 0  # and let the rest through to the handlers
+    rss = flood["rss_mib"]
+    assert flood["rss_samples"] >= 4
+    assert 0 < rss["start"] <= rss["peak"]
+    assert rss["end"] <= rss["peak"]
+    assert flood["threads_peak"] <= WORKERS + 50  # the handlers' threads and the stack's own few: no more
+
+
+@pytest.mark.parametrize(
+    ("document", "block", "render"),
+    [
+        ("README.md", "flood", "bench.flood"),
+        ("docs/deploy.md", "capacity", "bench.capacity"),
+        ("docs/protocol.md", "signal-sizes", "bench.signalsize"),
+    ],
+)
+def test_generated_blocks_match_the_committed_results(document: str, block: str, render: str) -> None:
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    module = importlib.import_module(render)
+
+    assert docblock.read((ROOT / document).read_text(), block) == module.render(results)

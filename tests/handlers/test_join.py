@@ -24,7 +24,12 @@ def test_first_joiner_gets_an_identity_an_empty_room_and_the_configured_ice_serv
     assert joined["capacity"] == 2
     assert joined["resumed"] is False
     assert joined["iceServers"] == [{"urls": ["stun:stun.l.google.com:19302"]}]
-    assert joined["limits"] == {"maxSignalBytes": 65536, "maxCapacity": 8, "maxMessageBytes": 131072}
+    assert joined["limits"] == {
+        "maxSignalBytes": 31744,
+        "maxCapacity": 8,
+        "maxMessageBytes": 131072,
+        "maxFrameBytes": 32768,
+    }
 
 
 def test_second_joiner_sees_the_first_and_the_first_hears_peer_joined(aws: Harness) -> None:

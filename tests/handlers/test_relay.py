@@ -59,7 +59,7 @@ def test_a_peer_in_another_room_is_unknown(aws: Harness, pair: tuple[str, str]) 
         ({"action": "signal", "to": "x", "data": None}, "bad-request"),
         ({"action": "signal", "data": {}}, "bad-request"),
         ({"action": "signal", "to": ["x"], "data": {}}, "bad-request"),
-        ({"action": "signal", "to": "x", "data": "a" * 70_000}, "too-large"),
+        ({"action": "signal", "to": "x", "data": "a" * 32_000}, "too-large"),
     ],
 )
 def test_bad_signals_get_an_error_posted_back(aws: Harness, pair: tuple[str, str], body: dict, code: str) -> None:

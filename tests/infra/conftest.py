@@ -29,7 +29,7 @@ CONFIGURED: dict[str, Any] = {
     "iceServers": '[{"urls":["stun:stun.example.com:3478"]}]',
     "turnSecretName": "parley/turn",
     "turnUrls": "turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349",
-    "maxSignalBytes": "32768",
+    "maxSignalBytes": "16384",
     "throttleRate": "20",
     "throttleBurst": "40",
     "logRetentionDays": "7",

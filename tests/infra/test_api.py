@@ -9,7 +9,13 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_template import properties, resources, text
 
-from signaling.definition import ROUTE_SELECTION_EXPRESSION, ROUTES, STAGE_NAME, Route
+from signaling.definition import (
+    ROUTE_SELECTION_EXPRESSION,
+    ROUTES,
+    STAGE_NAME,
+    STAGE_THROTTLE,
+    Route,
+)
 
 PROTOCOL_ROUTES = {"$connect", "$disconnect", "$default", "join", "signal", "leave", "ping"}
 """The routes docs/protocol.md and the README name, written out here: the template is checked against the protocol,
@@ -115,6 +121,18 @@ def test_route_has_a_route_response_exactly_when_the_definition_says(template: T
 
 def test_stage_is_the_definitions_stage_and_deploys_itself(template: Template) -> None:
     template.has_resource_properties("AWS::ApiGatewayV2::Stage", {"StageName": STAGE_NAME, "AutoDeploy": True})
+
+
+def test_stage_throttles_by_default_as_the_local_stack_does(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": STAGE_THROTTLE.rate,
+                "ThrottlingBurstLimit": STAGE_THROTTLE.burst,
+            }
+        },
+    )
 
 
 def test_stage_throttles_with_the_context_rate_and_burst(configured: Template) -> None:

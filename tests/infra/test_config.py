@@ -74,6 +74,8 @@ def test_json_values_from_cdk_json_are_accepted() -> None:
         {"logLevel": "CHATTY"},
         {"memorySize": "64"},
         {"throttleRate": "100", "throttleBurst": "50"},
+        {"throttleRate": "10001", "throttleBurst": "20000"},
+        {"maxSignalBytes": "32768"},
         {"allowedOrigins": "*"},
         {"allowedOrigins": "example.com"},
         {"iceServers": '{"urls": "stun:x"}'},

@@ -117,7 +117,7 @@ def test_optional_settings_reach_the_functions_when_configured(configured: Templ
     for function in signaling_functions(configured).values():
         env = function["Environment"]["Variables"]
         assert env["TURN_URLS"] == "turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349"
-        assert env["MAX_SIGNAL_BYTES"] == "32768"
+        assert env["MAX_SIGNAL_BYTES"] == "16384"
         assert env["MAX_CAPACITY"] == "4"
         assert json.loads(env["ICE_SERVERS"]) == [{"urls": ["stun:stun.example.com:3478"]}]
         assert text(env["TURN_SECRET_ARN"]).endswith(":secret:parley/turn")

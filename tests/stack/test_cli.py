@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from devstack.__main__ import _arguments as arguments
+from signaling.definition import LAMBDA_CONCURRENCY, STAGE_THROTTLE
+
 READY = re.compile(r"open (http://127\.0\.0\.1:(\d+)/) - WebSocket (ws://127\.0\.0\.1:\d+/local)$")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +98,40 @@ def test_a_busy_port_is_reported_without_a_traceback() -> None:
     assert busy.returncode == 1
     assert "Cannot listen on 127.0.0.1:" in busy.stderr
     assert "Traceback" not in busy.stderr
+
+
+def test_throttling_and_concurrency_default_to_the_deployed_values_and_can_be_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DEVSTACK_THROTTLE_RATE", "DEVSTACK_THROTTLE_BURST", "DEVSTACK_LAMBDA_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = arguments([])
+    assert (defaults.throttle_rate, defaults.throttle_burst) == (STAGE_THROTTLE.rate, STAGE_THROTTLE.burst)
+    assert defaults.lambda_concurrency == LAMBDA_CONCURRENCY
+
+    flags = arguments(["--throttle-rate", "5", "--throttle-burst", "9", "--lambda-concurrency", "3"])
+    assert (flags.throttle_rate, flags.throttle_burst, flags.lambda_concurrency) == (5, 9, 3)
+
+    monkeypatch.setenv("DEVSTACK_THROTTLE_RATE", "7")
+    monkeypatch.setenv("DEVSTACK_THROTTLE_BURST", "8")
+    monkeypatch.setenv("DEVSTACK_LAMBDA_CONCURRENCY", "2")
+    from_env = arguments([])
+    assert (from_env.throttle_rate, from_env.throttle_burst, from_env.lambda_concurrency) == (7, 8, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--throttle-rate", "0"], "invalid positive integer value: '0'"),
+        (["--lambda-concurrency", "many"], "invalid positive integer value: 'many'"),
+        (["--throttle-rate", "10", "--throttle-burst", "5"], "--throttle-burst must be at least --throttle-rate"),
+    ],
+)
+def test_unusable_limits_are_refused_with_a_clear_message(
+    args: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        arguments(args)
+
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.server import LocalStack
-from signaling.definition import MAX_MESSAGE_BYTES
+from signaling.definition import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
 from . import echo_handlers
 from .conftest import close_code, eventually, open_socket, receive_json, run
@@ -131,3 +131,52 @@ def test_a_post_over_128_kib_is_refused_with_payload_too_large(echo_stack: Local
             return await asyncio.wait_for(ws.recv(), 5)
 
     assert run(scenario()) == "b" * MAX_MESSAGE_BYTES
+
+
+def test_a_post_over_32_kib_arrives_in_frames_of_at_most_32_kib(echo_stack: LocalStack) -> None:
+    client = echo_stack.management_client()
+    message = "".join(chr(ord("a") + n % 26) for n in range(100_000))
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        async with open_socket(echo_stack, max_size=None) as ws:
+            conn = await connection_id(ws)
+            framed = []
+            for data in (message, "small"):
+                await asyncio.to_thread(client.post_to_connection, ConnectionId=conn, Data=data.encode())
+                framed.append([fragment async for fragment in ws.recv_streaming()])  # one item per frame
+            return framed[0], framed[1]
+
+    large, small = run(scenario())
+
+    assert [len(fragment) for fragment in large] == [MAX_FRAME_BYTES] * 3 + [100_000 - 3 * MAX_FRAME_BYTES]
+    assert "".join(large) == message
+    assert small == ["small"]
+
+
+def test_a_client_that_does_not_read_gets_limit_exceeded_and_keeps_its_socket(echo_stack: LocalStack) -> None:
+    client = echo_stack.management_client()
+    chunk = b"q" * MAX_MESSAGE_BYTES
+
+    async def scenario() -> tuple[int, str]:
+        # max_queue=1: the client stops reading from the network once one message waits for it
+        async with open_socket(echo_stack, max_size=None, max_queue=1) as ws:
+            conn = await connection_id(ws)
+            posted, refused = 0, None
+            while refused is None and posted < 1000:  # the kernel's buffers take some first, far fewer than 1000
+                try:
+                    await asyncio.to_thread(client.post_to_connection, ConnectionId=conn, Data=chunk)
+                    posted += 1
+                except ClientError as exc:
+                    refused = exc
+            assert refused is not None
+            assert refused.response["Error"]["Code"] == "LimitExceededException"
+            assert refused.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+            for _ in range(posted):  # everything that was accepted is still delivered, in order
+                assert await asyncio.wait_for(ws.recv(), 5) == chunk.decode()
+            await ws.send('{"action": "echo"}')  # and the socket works
+            return posted, (await receive_json(ws))["type"]
+
+    posted, reply = run(scenario())
+
+    assert posted > 0, posted
+    assert reply == "echo"

@@ -45,6 +45,7 @@ def exchange(stack: LocalStack, *frames: str) -> list[object]:
         ('"echo"', "$default"),
         ("not json at all", "$default"),
         ("", "$default"),
+        ("[" * 5000, "$default"),  # deeper than a JSON parser follows: still just a message for $default
     ],
 )
 def test_route_selection(echo_stack: LocalStack, frame: str, route: str) -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from signaling.definition import MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, SIGNAL_ENVELOPE_BYTES
 from signaling.settings import DEFAULT_ICE_SERVERS, ConfigurationError, Settings
 
 
@@ -10,7 +13,7 @@ def test_defaults_need_only_a_table_name() -> None:
 
     assert settings.max_capacity == 8
     assert settings.default_capacity == 2
-    assert settings.max_signal_bytes == 65536
+    assert settings.max_signal_bytes == MAX_SIGNAL_BYTES == 31744
     assert settings.ice_servers == DEFAULT_ICE_SERVERS
     assert settings.management_endpoint is None
     assert settings.disconnect_grace_seconds == 10
@@ -46,6 +49,7 @@ def test_every_setting_is_read_from_the_environment() -> None:
         ({"TABLE_NAME": "t", "MAX_CAPACITY": "many"}, "MAX_CAPACITY"),
         ({"TABLE_NAME": "t", "MAX_CAPACITY": "1"}, "MAX_CAPACITY"),
         ({"TABLE_NAME": "t", "MAX_SIGNAL_BYTES": "-5"}, "MAX_SIGNAL_BYTES"),
+        ({"TABLE_NAME": "t", "MAX_SIGNAL_BYTES": "65536"}, "MAX_SIGNAL_BYTES"),
         ({"TABLE_NAME": "t", "ICE_SERVERS": "{"}, "ICE_SERVERS"),
         ({"TABLE_NAME": "t", "ICE_SERVERS": '[{"url": "stun:x"}]'}, "ICE_SERVERS"),
         ({"TABLE_NAME": "t", "DISCONNECT_GRACE_SECONDS": "soon"}, "DISCONNECT_GRACE_SECONDS"),
@@ -77,3 +81,11 @@ def test_origin_allow_list(origin: str | None, allowed: bool) -> None:
 
 def test_a_star_allows_every_origin() -> None:
     assert Settings.from_env({"TABLE_NAME": "t", "ALLOWED_ORIGINS": "*"}).origin_allowed("https://any.example")
+
+
+def test_the_largest_signal_frame_fits_one_websocket_frame_under_either_reading_of_32_kb() -> None:
+    frame = {"action": "signal", "to": "p" * 64, "data": "d" * (MAX_SIGNAL_BYTES - 2)}  # the quotes are data too
+    encoded = json.dumps(frame, separators=(",", ":")).encode()
+
+    assert len(encoded) == MAX_SIGNAL_BYTES + SIGNAL_ENVELOPE_BYTES
+    assert len(encoded) <= 32_000 < MAX_FRAME_BYTES
