@@ -10,6 +10,13 @@ from typing import Any
 
 import pytest
 
+# The handlers' Powertools Metrics object is created once per process, when the first test module imports signaling,
+# and reads its namespace then. Give it the deployed one before anything imports it: Powertools keeps disabled metrics
+# and serialises them every 100th value, which without a namespace fails the invocation that adds it (a long session
+# runs hundreds of joins through the same process).
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Parley")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "parley")
+
 from devstack.server import LocalStack
 from tests.selfcontained import OutsideReads
 
