@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import awsops, capacity, coldstart, cost, docblock, flood, relay
+from bench import awsops, capacity, coldstart, cost, docblock, flood, readme, relay
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOD_SECONDS = {True: 3.0, False: 60.0}  # by --quick
@@ -57,6 +57,7 @@ def write_docs(results: dict[str, Any]) -> list[Path]:
     """The generated blocks of hand-written documents, from a full run (a quick run's figures mean nothing)."""
     blocks: list[tuple[Path, str, Callable[[dict[str, Any]], str], str]] = [
         (ROOT / "README.md", "flood", flood.render, "flood"),
+        (ROOT / "README.md", "performance", readme.render, "call_setup"),
         (ROOT / "docs" / "deploy.md", "capacity", capacity.render, "call_setup"),
         (ROOT / "docs" / "protocol.md", "signal-sizes", _signal_sizes, "signal_sizes"),
     ]

@@ -179,6 +179,7 @@ def test_the_flood_is_throttled_and_the_stacks_memory_is_sampled(quick_results: 
     ("document", "block", "render"),
     [
         ("README.md", "flood", "bench.flood"),
+        ("README.md", "performance", "bench.readme"),
         ("docs/deploy.md", "capacity", "bench.capacity"),
         ("docs/protocol.md", "signal-sizes", "bench.signalsize"),
     ],
