@@ -121,7 +121,9 @@ def costs(results: dict[str, Any], pattern: CallPattern = CallPattern()) -> dict
 
 
 def _usd(value: float) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    if value >= 1:
+        return f"${value:,.2f}"
+    return f"${value:,.4f}" if value >= 0.001 or value == 0 else f"${value:.6f}"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -250,9 +252,10 @@ def _grace_section(results: dict[str, Any]) -> list[str]:
         "| per socket closed without `leave` | now (delay queue) | a `$disconnect` that sleeps the grace period |",
         "|---|---:|---:|",
         f"| Lambda GB-seconds (256 MB) | {now_gbs:.5f} | {slept_gbs:.2f} |",
-        f"| Lambda compute cost | {_usd(now_gbs * PRICES['lambda_gb_second_arm64'])} | "
-        f"{_usd(slept_gbs * PRICES['lambda_gb_second_arm64'])} |",
-        f"| SQS requests | 3 ({_usd(3 * PRICES['sqs_request'])}) | 0 |",
+        f"| Lambda compute, per {burst:,} such sockets | {_usd(burst * now_gbs * PRICES['lambda_gb_second_arm64'])} | "
+        f"{_usd(burst * slept_gbs * PRICES['lambda_gb_second_arm64'])} |",
+        f"| SQS requests (send, receive, delete), per {burst:,} such sockets | "
+        f"{3 * burst:,} ({_usd(3 * burst * PRICES['sqs_request'])}) | 0 |",
         f"| peak concurrent executions, {burst:,} sockets closing within one second (handler time as measured) | "
         f"{peak(disconnect_s)} + at most {GRACE_QUEUE.max_concurrency} consumers | {peak(grace + disconnect_s)} |",
         f"| the same at {AWS_INVOCATION_SECONDS * 1000:g} ms per invocation (AWS-like) | "

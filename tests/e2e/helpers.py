@@ -26,7 +26,7 @@ def join_room(page: Page) -> None:
     page.get_by_test_id("join-button").click()
 
 
-def remote_videos_playing(page: Page, count: int) -> None:
+def remote_videos_playing(page: Page, count: int, timeout_ms: int = TIMEOUT_MS) -> None:
     """Waits until `count` remote tiles show decoded video (videoWidth > 0)."""
     page.wait_for_function(
         """n => {
@@ -34,7 +34,7 @@ def remote_videos_playing(page: Page, count: int) -> None:
             return videos.length === n && videos.every(v => v.videoWidth > 0 && v.dataset.peerId);
         }""",
         arg=count,
-        timeout=TIMEOUT_MS,
+        timeout=timeout_ms,
     )
 
 
@@ -79,12 +79,12 @@ def video_advances(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
     )
 
 
-def two_person_call(new_page: NewPage) -> tuple[Page, Page]:
-    """Ada creates a room, Grace opens its link, and both see each other's video."""
+def two_person_call(new_page: NewPage, timeout_ms: int = TIMEOUT_MS) -> tuple[Page, Page]:
+    """Ada creates a room, Grace opens its link, and both see each other's video (within `timeout_ms` each)."""
     ada = new_page(name="Ada")
     room = create_room(ada, capacity=2)
     grace = new_page(f"/?room={room}", name="Grace")
     join_room(grace)
-    remote_videos_playing(ada, 1)
-    remote_videos_playing(grace, 1)
+    remote_videos_playing(ada, 1, timeout_ms)
+    remote_videos_playing(grace, 1, timeout_ms)
     return ada, grace
