@@ -10,9 +10,10 @@ from typing import Any
 
 class OutsideReads:
     """Records every file or folder this process opens or lists beside the repository (a sibling of the checkout,
-    like ../shared), so a test that depends on something a fresh clone does not have fails here, not only on a
-    user's machine. Dot-folders beside it (~/.aws, ~/.cache when the checkout is in a home folder) are the user's
-    configuration, not project files. `.ci/run` goes further and runs the suite in a clone with nothing beside it."""
+    such as a folder of notes next to the project), so a test that depends on something a fresh clone does not have
+    fails here, not only on a user's machine. Dot-folders beside it (~/.aws, ~/.cache when the checkout is in a home
+    folder) are the user's configuration, not project files. `.ci/run` goes further and runs the suite in a clone
+    with nothing beside it."""
 
     def __init__(self, repository: Path, temporary: str | None = None) -> None:
         self._repository = str(repository)

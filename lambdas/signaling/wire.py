@@ -87,7 +87,7 @@ def decode(body: str | None, *, is_base64: bool = False) -> dict[str, Any]:
         raise BadRequest("Binary frames are not accepted: send each message as a JSON text frame.")
     if not body:
         raise BadRequest(_SYNTAX)
-    if not _is_valid_unicode(body):
+    if not is_valid_unicode(body):
         raise BadRequest("The message is not valid UTF-8 text.")
     try:
         payload = _DECODER.decode(body)
@@ -120,14 +120,14 @@ def _check_structure(payload: dict[str, Any]) -> None:
             if depth > MAX_DEPTH:
                 raise BadRequest(_too_deep())
             for key, item in value.items():
-                if not _is_valid_unicode(key):
+                if not is_valid_unicode(key):
                     raise BadRequest(_LONE_SURROGATE)
                 stack.append((item, depth + 1))
         elif isinstance(value, list):
             if depth > MAX_DEPTH:
                 raise BadRequest(_too_deep())
             stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str) and not _is_valid_unicode(value):
+        elif isinstance(value, str) and not is_valid_unicode(value):
             raise BadRequest(_LONE_SURROGATE)
 
 
@@ -141,7 +141,7 @@ def _too_deep() -> str:
     return f"The message nests arrays and objects more than {MAX_DEPTH} levels deep."
 
 
-def _is_valid_unicode(text: str) -> bool:
+def is_valid_unicode(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

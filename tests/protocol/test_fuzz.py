@@ -19,6 +19,7 @@ from websockets.protocol import State as SocketState
 
 from devstack.server import LocalStack
 from signaling.definition import MAX_FRAME_BYTES
+from signaling.wire import is_valid_unicode
 from tests.fuzzing import KINDS_ALLOWED_SILENT, Frame, Generator, State, strict_json, table_problems
 
 from .client import Client
@@ -80,14 +81,6 @@ class Socket:
             messages.append(message)
 
 
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _route(stack: LocalStack, frame: Frame) -> str:
     """The route the local gateway selects for the frame (deeply nested ones included: they go to $default or to
     their action, as in API Gateway)."""
@@ -120,7 +113,7 @@ def test_fuzzed_frames_over_websockets(local_stack: LocalStack, sockets: list[So
     for number in range(FRAMES):
         frame: Frame = next(frames)
         socket = rng.choice(sockets)
-        if isinstance(frame.payload, str) and not _is_utf8(frame.payload):
+        if isinstance(frame.payload, str) and not is_valid_unicode(frame.payload):
             # A WebSocket text frame is UTF-8 by definition: a raw lone surrogate can only go as bytes.
             frame.payload = frame.payload.encode("utf-8", "surrogatepass")
         kind = frame.kind

@@ -18,7 +18,7 @@ def _reads(tmp_path: Path, *paths: Path) -> list[str]:
 
 
 def test_a_read_from_a_sibling_of_the_checkout_is_recorded(tmp_path: Path) -> None:
-    sibling = tmp_path / "shared" / "aws-events" / "connect.json"
+    sibling = tmp_path / "notes" / "events" / "connect.json"
 
     assert _reads(tmp_path, sibling) == [str(sibling)]
 
@@ -26,15 +26,15 @@ def test_a_read_from_a_sibling_of_the_checkout_is_recorded(tmp_path: Path) -> No
 def test_a_listing_of_a_sibling_is_recorded(tmp_path: Path) -> None:
     guard = OutsideReads(tmp_path / "parley", temporary=ELSEWHERE)
 
-    guard("os.listdir", (str(tmp_path / "shared"),))
+    guard("os.listdir", (str(tmp_path / "notes"),))
 
-    assert guard.paths == [str(tmp_path / "shared")]
+    assert guard.paths == [str(tmp_path / "notes")]
 
 
 def test_relative_paths_that_climb_out_of_the_checkout_are_recorded(tmp_path: Path) -> None:
-    climbing = tmp_path / "parley" / "tests" / ".." / ".." / "shared" / "FACTS.md"
+    climbing = tmp_path / "parley" / "tests" / ".." / ".." / "notes" / "README.md"
 
-    assert _reads(tmp_path, climbing) == [str(tmp_path / "shared" / "FACTS.md")]
+    assert _reads(tmp_path, climbing) == [str(tmp_path / "notes" / "README.md")]
 
 
 def test_reads_inside_the_checkout_and_elsewhere_on_the_system_are_not(tmp_path: Path) -> None:
