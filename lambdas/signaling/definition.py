@@ -21,6 +21,15 @@ DISCONNECT_GRACE_SECONDS = 10
 once. Nothing waits it out: $disconnect enqueues a message delayed by this much (GRACE_QUEUE), and the seat is freed
 when it is delivered, unless a resume or a `leave` came first."""
 
+MAILBOX_MAX_MESSAGES = 64
+MAILBOX_MAX_BYTES = 128 * 1024
+"""While a member's socket is gone (the grace period), signals to it are held for it in the table, at most this many
+messages and bytes (of the `signal` frames as they would have been posted); they are delivered, in order, when it
+resumes. A signal beyond either bound is refused: its sender gets `undelivered` (reason "mailbox-full")."""
+MAILBOX_SLACK_SECONDS = 60
+"""A held message's TTL is the grace period plus this: a backstop only (a resume delivers the messages, a lapse reports
+them), covering the moments between the failed post and the $disconnect that starts the grace period."""
+
 MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
@@ -40,8 +49,9 @@ MANAGEMENT_CALLS: dict[str, str] = {"PostToConnection": "POST", "GetConnection":
 """The HTTP method of each Management API call: execute-api:ManageConnections is granted per method
 (.../{stage}/{method}/@connections/*), so a function that only posts cannot close or inspect sockets."""
 
-_REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem"})
-"""The calls of freeing a seat and telling the room (Signaling._remove): every route that can free one makes them."""
+_REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem", "GetItem"})
+"""The calls of freeing a seat and telling the room (Signaling._remove: it reads the room's sequence), and of
+reporting the messages held for it to their senders: every route that can free one makes them."""
 
 
 class _Calls:
@@ -80,7 +90,8 @@ class Route(_Calls):
     table_calls: the DynamoDB operations the handler calls (keys of TABLE_CALLS).
     management_calls: the Management API operations the handler calls (keys of MANAGEMENT_CALLS).
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
-    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
+    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE: $disconnect, and every handler
+        that posts to members (a post that finds a socket gone starts its grace period: protocol rule 5).
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
     """
@@ -119,20 +130,24 @@ ROUTES: tuple[Route, ...] = (
         table_calls=_REMOVES_MEMBERS | {"GetItem"},
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
+        enqueues_grace=True,
         route_response=True,
     ),
-    # Reads sender and target in one BatchGetItem; frees the target's seat if its socket is gone.
+    # Reads sender and target in one BatchGetItem; holds the message if the target's socket is gone and starts
+    # that socket's grace period (a $disconnect may never come).
     Route(
         "signal",
         "signaling.handlers.signal",
         table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
         table_calls=_REMOVES_MEMBERS | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
@@ -162,6 +177,8 @@ class QueueSpec(_Calls):
     table_calls: frozenset[str] = _REMOVES_MEMBERS | {"GetItem"}
     """As a Route's: the consumer frees seats (Signaling.grace_over)."""
     management_calls: frozenset[str] = frozenset({"PostToConnection"})
+    enqueues_grace: bool = True
+    """A post of `peer-left` that finds another member's socket gone starts that socket's grace period."""
     batch_size: int = 10
     max_concurrency: int = 10
     timeout_seconds: int = 30

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from signaling import wire
-from signaling.definition import CONNECTION_MAX_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
+from signaling.definition import (
+    CONNECTION_MAX_SECONDS,
+    MAILBOX_MAX_BYTES,
+    MAILBOX_MAX_MESSAGES,
+    MAILBOX_SLACK_SECONDS,
+    MAX_FRAME_BYTES,
+    MAX_MESSAGE_BYTES,
+)
 from signaling.errors import (
     AlreadyJoined,
     BadRequest,
@@ -26,10 +33,20 @@ from signaling.errors import (
     UnknownPeer,
 )
 from signaling.ice import ice_servers
-from signaling.models import Join, Signal, dumps, peer_joined, peer_left
+from signaling.models import Join, Signal, dumps, left, peer_joined, peer_left, undelivered
 from signaling.sender import Sender
 from signaling.settings import Settings
-from signaling.storage import ConnectionTaken, Contended, Member, Peer, PeerIdTaken, Room, Storage
+from signaling.storage import (
+    ConnectionTaken,
+    Contended,
+    MailboxFull,
+    Member,
+    NotHeld,
+    Peer,
+    PeerIdTaken,
+    Room,
+    Storage,
+)
 
 LeaveReason = Literal["left", "disconnected", "gone"]
 
@@ -86,15 +103,16 @@ class Signaling:
         # A proposed peerId that someone held recently stays bound to its token (its tombstone): only the token
         # takes it back.
         claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
-        self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
-        room = self._storage.room(request.room)
+        seq = self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
+        room = self._storage.room(request.room)  # its seq is ours or later: `joined` lists the room as of room.seq
         others = [m for m in room.live if m.peer_id != peer_id]
-        others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
+        others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, seq))
         return self._joined(room, peer_id, token, request.name, others, resumed=False)
 
     def _seat(
         self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
-    ) -> None:
+    ) -> int:
+        """Take a free seat; returns the room's membership sequence number of this join."""
         reaped = False
         for _ in range(self._settings.max_capacity + 4):
             room = self._storage.room(request.room)
@@ -118,7 +136,7 @@ class Signaling:
                     expires_at=expires_at,
                     claim_hash=claim,
                 )
-                return
+                return room.seq + 1
             except Contended:
                 continue  # another join took the seat, or the room changed: read it again
             except PeerIdTaken as exc:
@@ -153,12 +171,19 @@ class Signaling:
                 continue
             except ConnectionTaken as exc:
                 raise AlreadyJoined("This connection is already in a room.") from exc
-            return self._after_resume(peer, token)
+            return self._after_resume(peer, conn, token)
         raise Internal("Could not resume; try again.")
 
-    def _after_resume(self, peer: Peer, token: str) -> dict[str, Any]:
+    def _after_resume(self, peer: Peer, conn: str, token: str) -> dict[str, Any]:
         # Close the replaced socket if it is still open; its $disconnect will find no record and change nothing.
         self._sender.disconnect(peer.conn)
+        # The signals held while the socket was gone, in the order they were sent, before `joined` (the route's
+        # reply). Anything sent from now on finds the new socket (move_peer committed first).
+        held = self._storage.mail(peer.peer_id)
+        for mail in held:
+            if not self._sender.send(conn, mail.data):
+                break  # the new socket is gone already: keep what is left for the next resume
+            self._storage.drop_mail(peer.peer_id, [mail])
         room = self._storage.room(peer.room)
         name = next((m.name for m in room.live if m.peer_id == peer.peer_id), "")
         others = [m for m in room.live if m.peer_id != peer.peer_id]
@@ -176,6 +201,7 @@ class Signaling:
             "name": name,
             "capacity": room.capacity,
             "resumed": resumed,
+            "seq": room.seq,
             "peers": [{"peerId": m.peer_id, "name": m.name} for m in others],
             "iceServers": ice_servers(
                 settings.ice_servers,
@@ -215,9 +241,45 @@ class Signaling:
             raise BadRequest("You cannot signal yourself.")
         if target is None or target.room != sender.room:
             raise UnknownPeer(f'There is no peer "{request.to}" in room "{sender.room}".')
-        message = f'{{"type":"signal","from":{json.dumps(sender.peer_id)},"data":{data}}}'
-        if not self._sender.send(target.conn, message):
-            self._remove(sender.room, Member(target.peer_id, "", target.conn, target.slot), "gone")
+        room = json.dumps(sender.room)
+        message = f'{{"type":"signal","room":{room},"from":{json.dumps(sender.peer_id)},"data":{data}}}'
+        for _ in range(3):
+            if self._sender.send(target.conn, message):
+                return
+            moved = self._hold(sender.room, sender.peer_id, conn, target, message)
+            if moved is None:
+                return
+            target = moved  # it resumed meanwhile: post to its new socket
+        raise Internal("The peer keeps changing sockets; try again.")
+
+    def _hold(self, room: str, sender: str, sender_conn: str, target: Peer, message: str) -> Peer | None:
+        """The target's socket is gone: keep the message for its resume (rule 5) and start that socket's grace period,
+        since its $disconnect may never come. Returns the target's new record if it resumed meanwhile."""
+        grace = self._settings.disconnect_grace_seconds
+        if not self._holds_seats() or self._grace is None:
+            # No grace period: the seat goes at once, and the message with it.
+            self._remove(room, Member(target.peer_id, "", target.conn, target.slot), "gone")
+            self._sender.send(sender_conn, dumps(undelivered(room, target.peer_id, 1, "peer-left")))
+            return None
+        try:
+            held = self._storage.hold(
+                target,
+                sender=sender,
+                message=message,
+                limits=(MAILBOX_MAX_MESSAGES, MAILBOX_MAX_BYTES),
+                expires_at=int(self._clock()) + grace + MAILBOX_SLACK_SECONDS,
+            )
+        except MailboxFull:
+            self._sender.send(sender_conn, dumps(undelivered(room, target.peer_id, 1, "mailbox-full")))
+            return None
+        except NotHeld as exc:
+            if exc.peer is None or exc.peer.room != room:
+                self._sender.send(sender_conn, dumps(undelivered(room, target.peer_id, 1, "peer-left")))
+                return None
+            return exc.peer
+        if held == 1:
+            self._grace.start(target.conn, grace)  # idempotent with the one $disconnect starts
+        return None
 
     # --- leave / disconnect -----------------------------------------------------------------------------------
 
@@ -228,6 +290,27 @@ class Signaling:
                 raise NotJoined("You are not in a room.")
             return  # never joined, already left, or replaced by a resume: nothing to do
         self._remove(connection.room, Member(connection.peer_id, "", conn, connection.slot), reason)
+        self._report_held(connection.room, connection.peer_id)
+        if reason == "left":
+            self._sender.send(conn, dumps(left(connection.room)))
+
+    def _report_held(self, room: str, peer_id: str) -> None:
+        """The seat lapsed (or was left) with signals held for it: they will never be delivered, so tell each
+        sender how many of its signals were lost. Only when the peer really is out: a resume delivers them."""
+        held = self._storage.mail(peer_id)
+        if not held:
+            return
+        peer = self._storage.peer(peer_id)
+        if peer is not None and not peer.lapsed:
+            return  # it resumed (or joined again): the mailbox is the new seat's
+        lost: dict[str, int] = {}
+        for mail in held:
+            lost[mail.sender] = lost.get(mail.sender, 0) + 1
+        self._storage.drop_mail(peer_id, held)
+        for sender_id, count in lost.items():
+            sender = self._storage.peer(sender_id)
+            if sender is not None and not sender.lapsed and sender.room == room:
+                self._sender.send(sender.conn, dumps(undelivered(room, peer_id, count, "peer-left")))
 
     def disconnect(self, conn: str) -> None:
         """A socket closed. Its seat is held for the grace period, so that a client which reconnects (the socket hit
@@ -250,21 +333,33 @@ class Signaling:
         self.leave(conn, reason="disconnected")
 
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
-        removed = self._storage.remove_member(
-            room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn
-        )
-        if not removed:
+        seq = self._storage.remove_member(room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn)
+        if seq is None:
             return
         room = self._storage.room(room_name)
         if not room.live:
             self._storage.delete_room(room)
             return
-        self._deliver(room_name, room.live, peer_left(member.peer_id, reason))
+        self._deliver(room_name, room.live, peer_left(room_name, member.peer_id, reason, seq))
 
     def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
-        """Post to several members at once; remove the ones whose socket is gone. Returns the reachable ones."""
+        """Post to several members at once. A member whose socket is gone keeps its seat for the grace period (see
+        _socket_gone). Returns the members still seated."""
         gone = self._sender.send_many([m.conn for m in recipients], dumps(message))
         for member in recipients:
             if member.conn in gone:
-                self._remove(room_name, member, "gone")
-        return [m for m in recipients if m.conn not in gone]
+                self._socket_gone(room_name, member)
+        return [m for m in recipients if m.conn not in gone or self._holds_seats()]
+
+    def _holds_seats(self) -> bool:
+        return self._settings.disconnect_grace_seconds > 0 and self._grace is not None
+
+    def _socket_gone(self, room_name: str, member: Member) -> None:
+        """A post found a member's socket gone. Its seat is held for the grace period, exactly as if its $disconnect
+        had come (which may never happen): a resume within it hears about what it missed from `joined` (peers, seq)
+        and the signals held for it. Without a grace period it is removed at once ("gone")."""
+        if self._holds_seats():
+            assert self._grace is not None
+            self._grace.start(member.conn, self._settings.disconnect_grace_seconds)
+        else:
+            self._remove(room_name, member, "gone")

@@ -101,12 +101,22 @@ def dumps(message: dict[str, Any]) -> str:
     return wire.dumps(message)
 
 
-def peer_joined(peer_id: str, name: str) -> dict[str, Any]:
-    return {"type": "peer-joined", "peerId": peer_id, "name": name}
+def peer_joined(room: str, peer_id: str, name: str, seq: int) -> dict[str, Any]:
+    return {"type": "peer-joined", "room": room, "peerId": peer_id, "name": name, "seq": seq}
 
 
-def peer_left(peer_id: str, reason: Literal["left", "disconnected", "gone"]) -> dict[str, Any]:
-    return {"type": "peer-left", "peerId": peer_id, "reason": reason}
+def peer_left(room: str, peer_id: str, reason: Literal["left", "disconnected", "gone"], seq: int) -> dict[str, Any]:
+    return {"type": "peer-left", "room": room, "peerId": peer_id, "reason": reason, "seq": seq}
+
+
+def left(room: str) -> dict[str, Any]:
+    """The answer to `leave`: after it, nothing more of `room` is sent to this socket."""
+    return {"type": "left", "room": room}
+
+
+def undelivered(room: str, to: str, count: int, reason: Literal["mailbox-full", "peer-left"]) -> dict[str, Any]:
+    """To a sender: `count` of its signals to `to` were not delivered and never will be."""
+    return {"type": "undelivered", "room": room, "to": to, "count": count, "reason": reason}
 
 
 def error(code: str, message: str, action: str | None = None) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
     pk               sk          attributes                                    why
     room#<room>      meta        capacity, joins, expiresAt                    the room's capacity; a version
+    room#<room>      seq         seq, expiresAt                                the room's membership sequence
     room#<room>      slot#<i>    peerId, name, conn, expiresAt                 membership: one item per seat
     peer#<peer>      peer        room, slot, conn, tokenHash, expiresAt        relay target, identity, resume
     peer#<peer>      peer        tokenHash, expiresAt                          a tombstone: the peer left (below)
     conn#<conn>      conn        room, peerId, slot, expiresAt                 who is on this socket
+    mail#<peer>      m#<n>       from, data, expiresAt                         a signal held while the socket is gone
 
 Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joining writes one seat with
 "attribute_not_exists" in a transaction. There is no member counter that a lost $disconnect or a TTL deletion could
@@ -16,6 +18,13 @@ read treats an expired item as absent.
 When a member is removed, its peer record stays as a tombstone (room, slot and conn removed; tokenHash and expiresAt
 kept) until its TTL: whoever may still remember that peerId (the others in the call, for a while) must not see it
 come back as someone else, so only the holder of its token can take the id again until then.
+
+Every membership change (a seat taken or freed) moves the room's `seq` item from n to n + 1 in the same transaction,
+conditional on n: membership events carry it, so clients can order them and recognise a stale snapshot.
+
+A peer's mailbox holds the signals posted while its socket is gone (during the grace period). The peer record counts
+them (mailSeq: every message ever held, which names the next item; mailHeld, mailBytes: what is held now, reset by
+a resume), so the bounds are conditions of the same transaction that stores a message.
 """
 
 from __future__ import annotations
@@ -63,6 +72,18 @@ class Peer:
     conn: str
     token_hash: str
     lapsed: bool = False  # a tombstone: not seated anywhere, but its id stays bound to token_hash until its TTL
+    mail_seq: int = 0  # messages ever held for it (the next one's number)
+    mail_held: int = 0  # held now, and their bytes
+    mail_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A signal held for a peer whose socket is gone."""
+
+    number: int
+    sender: str  # the sender's peerId
+    data: str  # the `signal` message, as it would have been posted
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,7 @@ class Room:
     capacity: int | None  # None: the room does not exist (yet)
     version: int = 0
     members: list[Member] = field(default_factory=list)
+    seq: int = 0  # the membership sequence: how many seats were taken or freed (0: none yet)
 
     @property
     def live(self) -> list[Member]:
@@ -97,6 +119,18 @@ class ConnectionTaken(Exception):
     pass
 
 
+class MailboxFull(Exception):
+    pass
+
+
+class NotHeld(Exception):
+    """The peer is no longer on the socket the message was for: it resumed (deliver to `peer`) or left (None)."""
+
+    def __init__(self, peer: Peer | None) -> None:
+        super().__init__()
+        self.peer = peer
+
+
 def _meta(room: str) -> dict[str, Any]:
     return {PK: {"S": f"room#{room}"}, SK: {"S": "meta"}}
 
@@ -107,6 +141,14 @@ def _seat(room: str, slot: int) -> dict[str, Any]:
 
 def _peer(peer_id: str) -> dict[str, Any]:
     return {PK: {"S": f"peer#{peer_id}"}, SK: {"S": "peer"}}
+
+
+def _seq(room: str) -> dict[str, Any]:
+    return {PK: {"S": f"room#{room}"}, SK: {"S": "seq"}}
+
+
+def _mail(peer_id: str, number: int) -> dict[str, Any]:
+    return {PK: {"S": f"mail#{peer_id}"}, SK: {"S": f"m#{number:010d}"}}
 
 
 def _conn(conn: str) -> dict[str, Any]:
@@ -141,7 +183,7 @@ class Storage:
 
     def room(self, room: str) -> Room:
         """The room's capacity, version and seats, in one strongly consistent Query."""
-        capacity, version, members = None, 0, []
+        capacity, version, seq, members = None, 0, 0, []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": f"{PK} = :pk",
@@ -154,6 +196,8 @@ class Storage:
                 if item[SK]["S"] == "meta":
                     if not self._expired(item):
                         capacity, version = int(item["capacity"]["N"]), int(item["joins"]["N"])
+                elif item[SK]["S"] == "seq":
+                    seq = int(item["seq"]["N"])  # never treated as expired: the sequence only moves forward
                 else:
                     members.append(
                         Member(
@@ -165,7 +209,7 @@ class Storage:
                         )
                     )
             if "LastEvaluatedKey" not in page:
-                return Room(room, capacity, version, members)
+                return Room(room, capacity, version, members, seq)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def connection(self, conn: str) -> Connection | None:
@@ -268,6 +312,7 @@ class Storage:
             self._put(
                 _conn(conn), {"room": _s(room.name), "peerId": _s(peer_id), "slot": _n(slot), TTL: _n(expires_at)}, now
             ),
+            self._next_seq(room.name, room.seq, now),
         ]
         reasons = self._transact(items)
         if reasons is None:
@@ -299,7 +344,8 @@ class Storage:
                 "Update": {
                     "TableName": self._table,
                     "Key": _peer(peer.peer_id),
-                    "UpdateExpression": "SET conn = :new, #ttl = :exp",
+                    # The mailbox's bounds start again: what it holds is delivered on this resume.
+                    "UpdateExpression": "SET conn = :new, #ttl = :exp REMOVE mailHeld, mailBytes",
                     "ConditionExpression": "conn = :old AND tokenHash = :hash",
                     "ExpressionAttributeNames": {"#ttl": TTL},
                     "ExpressionAttributeValues": values | {":hash": _s(peer.token_hash)},
@@ -330,9 +376,9 @@ class Storage:
             raise ConnectionTaken
         raise Contended
 
-    def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> bool:
-        """Remove a peer if it is still on `conn`, leaving its tombstone. False: already removed, or it moved to
-        another socket."""
+    def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> int | None:
+        """Remove a peer if it is still on `conn`, leaving its tombstone, and return the room's new membership
+        sequence. None: already removed, or it moved to another socket."""
         only_if_on_conn = {"ConditionExpression": "conn = :conn", "ExpressionAttributeValues": {":conn": _s(conn)}}
         tombstone = {
             "TableName": self._table,
@@ -342,17 +388,23 @@ class Storage:
             "ConditionExpression": "#conn = :conn",
             "ExpressionAttributeValues": {":conn": _s(conn)},
         }
-        items = [
-            {"Delete": {"TableName": self._table, "Key": _seat(room, slot)} | only_if_on_conn},
-            {"Update": tombstone},
-            {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
-        ]
-        reasons = self._transact(items)
-        if reasons is None:
-            return True
-        # Someone else removed or resumed this peer already: only this socket's own record is left to drop.
-        self._db.delete_item(TableName=self._table, Key=_conn(conn))
-        return False
+        for _ in range(_MAX_ATTEMPTS):
+            seen = self._seq_now(room)
+            items = [
+                {"Delete": {"TableName": self._table, "Key": _seat(room, slot)} | only_if_on_conn},
+                {"Update": tombstone},
+                {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
+                self._next_seq(room, seen, self._now()),
+            ]
+            reasons = self._transact(items)
+            if reasons is None:
+                return seen + 1
+            if not any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[:3]):
+                continue  # only the sequence moved (another member joined or left): read it again
+            # Someone else removed or resumed this peer already: only this socket's own record is left to drop.
+            self._db.delete_item(TableName=self._table, Key=_conn(conn))
+            return None
+        raise StorageError("the room's sequence kept moving")
 
     def delete_room(self, room: Room) -> None:
         """Delete an empty room's record, unless someone joined since `room` was read."""
@@ -367,7 +419,87 @@ class Storage:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    # --- mailbox ----------------------------------------------------------------------------------------------
+
+    def hold(self, peer: Peer, *, sender: str, message: str, limits: tuple[int, int], expires_at: int) -> int:
+        """Keep `message` for `peer` while its socket (peer.conn) is gone; returns how many are held now (1: the
+        first). Raises MailboxFull (limits: most messages, most bytes) or NotHeld (the peer moved or left)."""
+        most_messages, most_bytes = limits
+        size = len(message.encode())
+        for _ in range(_MAX_ATTEMPTS):
+            if peer.mail_held + 1 > most_messages or peer.mail_bytes + size > most_bytes:
+                raise MailboxFull
+            number = peer.mail_seq + 1
+            count = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _peer(peer.peer_id),
+                    "UpdateExpression": "SET mailSeq = :number, mailHeld = :held, mailBytes = :bytes",
+                    "ConditionExpression": "conn = :conn AND "
+                    + ("attribute_not_exists(mailSeq)" if peer.mail_seq == 0 else "mailSeq = :seen"),
+                    "ExpressionAttributeValues": {
+                        ":number": _n(number),
+                        ":held": _n(peer.mail_held + 1),
+                        ":bytes": _n(peer.mail_bytes + size),
+                        ":conn": _s(peer.conn),
+                    }
+                    | ({":seen": _n(peer.mail_seq)} if peer.mail_seq else {}),
+                }
+            }
+            held = {"from": _s(sender), "data": _s(message), TTL: _n(expires_at)}
+            item = {"Put": {"TableName": self._table, "Item": _mail(peer.peer_id, number) | held}}
+            if self._transact([count, item]) is None:
+                return peer.mail_held + 1
+            current = self.peer(peer.peer_id)
+            if current is None or current.lapsed or current.conn != peer.conn:
+                raise NotHeld(current if current is not None and not current.lapsed else None)
+            peer = current  # another message was held meanwhile: count again
+        raise StorageError("the mailbox kept changing")
+
+    def mail(self, peer_id: str) -> list[Mail]:
+        """The messages held for a peer, oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"{PK} = :pk",
+            "ExpressionAttributeValues": {":pk": _s(f"mail#{peer_id}")},
+            "ConsistentRead": True,
+        }
+        held: list[Mail] = []
+        while True:
+            page = self._db.query(**kwargs)
+            held += [
+                Mail(int(item[SK]["S"].removeprefix("m#")), item["from"]["S"], item["data"]["S"])
+                for item in page["Items"]
+                if not self._expired(item)
+            ]
+            if "LastEvaluatedKey" not in page:
+                return held
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def drop_mail(self, peer_id: str, held: list[Mail]) -> None:
+        for mail in held:
+            self._db.delete_item(TableName=self._table, Key=_mail(peer_id, mail.number))
+
     # --- helpers ----------------------------------------------------------------------------------------------
+
+    def _seq_now(self, room: str) -> int:
+        item = self._db.get_item(TableName=self._table, Key=_seq(room), ConsistentRead=True).get("Item")
+        return int(item["seq"]["N"]) if item else 0
+
+    def _next_seq(self, room: str, seen: int, now: int) -> dict[str, Any]:
+        """Move the room's sequence from `seen` to `seen` + 1 (fails if it moved meanwhile). It lives as long as the
+        room record could, so it never starts again while anyone may remember a number."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _seq(room),
+                "UpdateExpression": "SET seq = :next, #ttl = :ttl",
+                "ConditionExpression": "attribute_not_exists(seq)" if seen == 0 else "seq = :seen",
+                "ExpressionAttributeNames": {"#ttl": TTL},
+                "ExpressionAttributeValues": {":next": _n(seen + 1), ":ttl": _n(now + CONNECTION_MAX_SECONDS)}
+                | ({":seen": _n(seen)} if seen else {}),
+            }
+        }
 
     def _set_room_expiry(self, meta: dict[str, Any], now: int) -> None:
         # Every seat expires with its own socket, at most 2 h after it connected, so before now + 2 h; the room
@@ -429,4 +561,7 @@ def _to_peer(item: dict[str, Any]) -> Peer:
         slot=int(item["slot"]["N"]),
         conn=item["conn"]["S"],
         token_hash=item["tokenHash"]["S"],
+        mail_seq=int(item.get("mailSeq", {}).get("N", 0)),
+        mail_held=int(item.get("mailHeld", {}).get("N", 0)),
+        mail_bytes=int(item.get("mailBytes", {}).get("N", 0)),
     )

@@ -25,12 +25,18 @@ class Recorder:
         self.route: str | None = None
         self.calls: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
         self.dead: set[str] = set()  # sockets the Management API reports gone
+        self.on_gone: dict[str, Any] = {}  # conn -> what happens meanwhile, when a post finds it gone
 
     def record(self, client: BaseClient, operation: str, params: dict[str, Any]) -> None:
         service = client.meta.service_model.service_name
         if self.route is not None and service in SERVICES:
             self.calls[self.route].add((service, operation))
         if service == "apigatewaymanagementapi" and params.get("ConnectionId") in self.dead:
+            meanwhile = self.on_gone.pop(params["ConnectionId"], None)
+            if meanwhile is not None:
+                route, self.route = self.route, None  # another invocation's calls, not this route's
+                meanwhile()
+                self.route = route
             error = {"Error": {"Code": "GoneException", "Message": "gone"}, "ResponseMetadata": {"HTTPStatusCode": 410}}
             raise ClientError(error, operation)  # type: ignore[arg-type]
 
@@ -82,16 +88,19 @@ def _scenarios(aws: Harness, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
     recorder.dead |= {"a=", "b2="}
     run.join("c=")
     recorder.dead.clear()
-    # signal: relayed; to a dead socket (its seat freed); and losing the race to free a seat someone else freed.
+    # signal: relayed; to a dead socket (held for its resume); and holding while another invocation held one.
     d = run.join("d=", room="r2", capacity=3)
     e = run.join("e=", room="r2")
     f = run.join("f=", room="r2")
     run.signal("d=", to=e["peerId"], data={"seq": 1})
     recorder.dead.add("e=")
     run.signal("d=", to=e["peerId"], data={"seq": 2})
-    seat = next(i for i in aws.items() if i["pk"] == "room#r2" and i.get("peerId") == f["peerId"])
-    aws.table.delete_item(Key={"pk": seat["pk"], "sk": seat["sk"]})  # freed meanwhile by another invocation
     recorder.dead.add("f=")
+    recorder.on_gone["f="] = lambda: aws.table.update_item(
+        Key={"pk": f"peer#{f['peerId']}", "sk": "peer"},
+        UpdateExpression="SET mailSeq = :n, mailHeld = :n, mailBytes = :n",
+        ExpressionAttributeValues={":n": 1},
+    )
     run.signal("d=", to=f["peerId"], data={"seq": 3})
     recorder.dead.clear()
     # leave, telling the others, and the last one deleting the room.
@@ -108,10 +117,20 @@ def _scenarios(aws: Harness, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
     # $disconnect with no grace period frees the seat itself.
     monkeypatch.setenv("DISCONNECT_GRACE_SECONDS", "0")
     wiring.reset()
-    run.join("k=", room="r5")
-    run.join("l=", room="r5")
+    run.join("k=", room="r5", capacity=3)
+    l_ = run.join("l=", room="r5")
+    m = run.join("m=", room="r5")
+    # ... and a signal to a dead socket frees its seat at once, or loses the race to someone who freed it.
+    recorder.dead.add("l=")
+    run.signal("k=", to=l_["peerId"], data={"seq": 1})
+    seat = next(i for i in aws.items() if i["pk"] == "room#r5" and i.get("peerId") == m["peerId"])
+    aws.table.delete_item(Key={"pk": seat["pk"], "sk": seat["sk"]})  # freed meanwhile by another invocation
+    recorder.dead.add("m=")
+    run.signal("k=", to=m["peerId"], data={"seq": 2})
+    recorder.dead.clear()
+    run.join("n=", room="r5")
     run.disconnect("k=")
-    run.disconnect("l=")
+    run.disconnect("n=")
     assert a["type"] == d["type"] == "joined"
 
 

@@ -47,7 +47,9 @@ def test_when_the_grace_period_ends_the_room_hears_peer_left_and_the_seat_is_fre
     responses = aws.end_grace_periods()
 
     assert responses == [{"batchItemFailures": []}]
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "disconnected"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "disconnected", "seq": 3}
+    ]
     assert aws.join("connC=")["type"] == "joined"
 
 
@@ -63,7 +65,7 @@ def test_a_resume_within_the_grace_period_is_silent_and_survives_its_end(
     assert resumed["resumed"] is True
     assert aws.inbox("connA=") == []
     aws.send("connA=", {"action": "signal", "to": b["peerId"], "data": {"seq": 3}})
-    assert aws.inbox("connB2=") == [{"type": "signal", "from": a["peerId"], "data": {"seq": 3}}]
+    assert aws.inbox("connB2=") == [{"type": "signal", "room": "room1", "from": a["peerId"], "data": {"seq": 3}}]
 
 
 def test_a_leave_before_the_grace_period_ends_is_announced_once(
@@ -77,7 +79,9 @@ def test_a_leave_before_the_grace_period_ends_is_announced_once(
     aws.end_grace_periods()
 
     assert b2["resumed"] is True
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "left"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "left", "seq": 3}
+    ]
 
 
 def test_a_grace_message_delivered_twice_announces_the_departure_once(
@@ -89,7 +93,9 @@ def test_a_grace_message_delivered_twice_announces_the_departure_once(
     responses = aws.end_grace_periods(redeliver=1.0)  # SQS delivers at least once
 
     assert len(responses) == 2
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "disconnected"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "disconnected", "seq": 3}
+    ]
     assert aws.join("connC=")["type"] == "joined"
 
 
@@ -118,7 +124,9 @@ def test_a_bad_record_fails_alone_and_the_rest_of_the_batch_is_processed(
     response = consumers.grace_expired(event, CONTEXT)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "disconnected"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "disconnected", "seq": 3}
+    ]
 
 
 def test_a_record_that_keeps_failing_moves_to_the_dead_letter_queue(aws: Harness) -> None:
@@ -144,7 +152,9 @@ def test_with_no_grace_period_disconnect_frees_the_seat_at_once(
     aws.disconnect("connB=")
 
     assert aws.grace_periods() == []
-    assert aws.inbox("connA=") == [{"type": "peer-left", "peerId": b["peerId"], "reason": "disconnected"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "disconnected", "seq": 3}
+    ]
 
 
 def test_a_deployment_without_the_queue_reports_its_disconnects_as_failures(

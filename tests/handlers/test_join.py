@@ -38,7 +38,9 @@ def test_second_joiner_sees_the_first_and_the_first_hears_peer_joined(aws: Harne
     second = aws.join("connB=", name="Grace")
 
     assert second["peers"] == [{"peerId": first["peerId"], "name": "Ada"}]
-    assert aws.inbox("connA=") == [{"type": "peer-joined", "peerId": second["peerId"], "name": "Grace"}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-joined", "room": "room1", "peerId": second["peerId"], "name": "Grace", "seq": 2}
+    ]
     assert aws.inbox("connB=") == []
 
 
@@ -146,7 +148,7 @@ def test_every_item_expires_no_later_than_the_sockets_two_hour_maximum(aws: Harn
 
     items = aws.items()
 
-    assert len(items) == 7  # room record, 2 seats, 2 peers, 2 connections
+    assert len(items) == 8  # room record, its sequence, 2 seats, 2 peers, 2 connections
     assert all(0 < int(item["expiresAt"]) <= limit for item in items)
 
 

@@ -27,7 +27,7 @@ def test_resume_keeps_the_identity_tells_nobody_and_the_old_socket_cannot_remove
     assert quote("connB=", safe="") not in backend.connections  # the server closed the replaced socket
     assert aws.inbox("connA=") == []
     aws.send("connA=", {"action": "signal", "to": b["peerId"], "data": {"seq": 9}})
-    assert aws.inbox("connB2=") == [{"type": "signal", "from": a["peerId"], "data": {"seq": 9}}]
+    assert aws.inbox("connB2=") == [{"type": "signal", "room": "room1", "from": a["peerId"], "data": {"seq": 9}}]
 
 
 def test_resume_with_a_wrong_token_is_refused_and_changes_nothing(aws: Harness) -> None:
@@ -60,7 +60,9 @@ def test_after_leaving_the_same_peer_id_joins_afresh(aws: Harness) -> None:
     assert again["resumed"] is False
     assert again["peerId"] == b["peerId"]
     assert again["token"] != b["token"]
-    assert aws.inbox("connA=") == [{"type": "peer-joined", "peerId": b["peerId"], "name": ""}]
+    assert aws.inbox("connA=") == [
+        {"type": "peer-joined", "room": "room1", "peerId": b["peerId"], "name": "", "seq": 4}
+    ]
     assert again["peers"] == [{"peerId": a["peerId"], "name": ""}]
 
 
