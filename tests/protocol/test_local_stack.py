@@ -49,7 +49,14 @@ def test_join_announces_the_newcomer_to_the_room(clients: Any) -> None:
 
     assert first["peers"] == []
     assert second["peers"] == [{"peerId": ada.peer_id, "name": "Ada"}]
-    assert ada.expect("peer-joined") == {"type": "peer-joined", "peerId": grace.peer_id, "name": "Grace"}
+    assert ada.expect("peer-joined") == {
+        "type": "peer-joined",
+        "room": "announce",
+        "peerId": grace.peer_id,
+        "name": "Grace",
+        "seq": 2,
+    }
+    assert (first["seq"], second["seq"]) == (1, 2)
 
 
 def test_a_signal_is_relayed_to_its_target_only(clients: Any) -> None:
@@ -58,7 +65,7 @@ def test_a_signal_is_relayed_to_its_target_only(clients: Any) -> None:
 
     c.signal(a.peer_id, offer)
 
-    assert a.expect("signal") == {"type": "signal", "from": c.peer_id, "data": offer}
+    assert a.expect("signal") == {"type": "signal", "room": "relay", "from": c.peer_id, "data": offer}
     assert b.silent()
 
 
@@ -87,11 +94,24 @@ def test_leave_and_disconnect_each_give_peer_left(clients: Any) -> None:
     a, b, c = room_of_three(clients, "bye")
 
     b.send({"action": "leave"})
-    assert a.expect("peer-left") == {"type": "peer-left", "peerId": b.peer_id, "reason": "left"}
+    assert b.expect("left") == {"type": "left", "room": "bye"}
+    assert a.expect("peer-left") == {
+        "type": "peer-left",
+        "room": "bye",
+        "peerId": b.peer_id,
+        "reason": "left",
+        "seq": 4,
+    }
     assert c.expect("peer-left")["peerId"] == b.peer_id
 
     c.close()
-    assert a.expect("peer-left") == {"type": "peer-left", "peerId": c.peer_id, "reason": "disconnected"}
+    assert a.expect("peer-left") == {
+        "type": "peer-left",
+        "room": "bye",
+        "peerId": c.peer_id,
+        "reason": "disconnected",
+        "seq": 5,
+    }
 
 
 @pytest.mark.parametrize(
@@ -152,7 +172,7 @@ def test_resume_with_the_token_keeps_the_call_and_closes_the_old_socket(clients:
     assert b.closed_with() is not None  # the server closed the replaced socket
     assert a.silent(within=0.5)  # no peer-left, no peer-joined: the call goes on
     a.signal(b.peer_id, {"seq": 2})
-    assert b2.expect("signal") == {"type": "signal", "from": a.peer_id, "data": {"seq": 2}}
+    assert b2.expect("signal") == {"type": "signal", "room": "resume", "from": a.peer_id, "data": {"seq": 2}}
 
 
 def test_a_socket_the_server_closed_resumes_within_the_grace_period_silently(clients: Any, local_stack: Any) -> None:
@@ -186,7 +206,7 @@ def test_a_socket_closed_without_leave_is_announced_once_after_the_grace_period(
     waited = time.monotonic() - closed
     local_stack.wait_queues_settled()  # this stack delivers every grace message twice
 
-    assert left == {"type": "peer-left", "peerId": b.peer_id, "reason": "disconnected"}
+    assert left == {"type": "peer-left", "room": "twice", "peerId": b.peer_id, "reason": "disconnected", "seq": 3}
     assert waited >= 1.0  # not before the grace period
     assert a.heard_nothing()
 
@@ -219,12 +239,16 @@ def test_fifty_simultaneous_joins_admit_exactly_the_capacity_and_leave_no_orphan
     assert codes.count("room-full") == count - 2
     items = local_stack.table.scan(ConsistentRead=True)["Items"]
     crowd = [i for i in items if i.get("room") == "crowd" or i["pk"] == "room#crowd"]
-    assert sorted(i["sk"] for i in crowd) == ["conn", "conn", "meta", "peer", "peer", "slot#0", "slot#1"]
+    assert sorted(i["sk"] for i in crowd) == ["conn", "conn", "meta", "peer", "peer", "seq", "slot#0", "slot#1"]
+    assert next(i["seq"] for i in crowd if i["sk"] == "seq") == 2  # one number per admitted join
     assert {i["peerId"] for i in crowd if i["sk"] == "conn"} == {c.peer_id for c in admitted}
 
     for client in sockets:
         client.close()
-    assert eventually(lambda: not [i for i in local_stack.table.scan()["Items"] if "crowd" in str(i)])
+    # Everything of the room goes but its sequence (kept until its TTL so that numbers never repeat).
+    assert eventually(
+        lambda: not [i for i in local_stack.table.scan()["Items"] if "crowd" in str(i) and i["sk"] != "seq"]
+    )
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 10) -> bool:
