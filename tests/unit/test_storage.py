@@ -34,6 +34,13 @@ def _cancelled(*codes: str) -> dict[str, Any]:
     return {"CancellationReasons": [{"Code": code} for code in codes]}
 
 
+def _sequence_is(stub: Stubber, seq: int) -> None:
+    """The room's membership sequence, which remove_member reads before its transaction."""
+    item = {"pk": {"S": "room#r"}, "sk": {"S": "seq"}, "seq": {"N": str(seq)}}
+    key = {"pk": {"S": "room#r"}, "sk": {"S": "seq"}}
+    stub.add_response("get_item", {"Item": item}, {"TableName": "t", "Key": key, "ConsistentRead": True})
+
+
 @pytest.fixture
 def sleeps() -> list[float]:
     """The back-off delays Storage asked for: it sleeps through this, never for real, in these tests."""
@@ -51,19 +58,20 @@ def test_a_transaction_conflict_is_retried_until_it_commits(
 ) -> None:
     # Real DynamoDB cancels concurrent transactions on one item with TransactionConflict (moto never does).
     storage, stub = stubbed
+    _sequence_is(stub, 5)
     for _ in range(2):
         stub.add_client_error(
             "transact_write_items",
             service_error_code="TransactionCanceledException",
             response_meta=None,
-            modeled_fields=_cancelled("None", "TransactionConflict", "None"),
+            modeled_fields=_cancelled("None", "TransactionConflict", "None", "None"),
         )
     stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
 
     with stub:
         removed = storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
 
-    assert removed is True
+    assert removed == 6  # the room's sequence number of this removal
     stub.assert_no_pending_responses()
     assert len(sleeps) == 2  # one back-off before each retry, with jitter growing from at most 10 ms
     assert 0 <= sleeps[0] <= 0.01
@@ -74,11 +82,12 @@ def test_a_conflict_that_never_ends_gives_up_after_six_attempts(
     stubbed: tuple[Storage, Stubber], sleeps: list[float]
 ) -> None:
     storage, stub = stubbed
+    _sequence_is(stub, 1)
     for _ in range(6):
         stub.add_client_error(
             "transact_write_items",
             service_error_code="TransactionCanceledException",
-            modeled_fields=_cancelled("TransactionConflict", "None", "None"),
+            modeled_fields=_cancelled("TransactionConflict", "None", "None", "None"),
         )
 
     with stub, pytest.raises(StorageError):
@@ -91,16 +100,37 @@ def test_a_conflict_that_never_ends_gives_up_after_six_attempts(
 
 def test_a_failed_condition_is_not_retried(stubbed: tuple[Storage, Stubber], sleeps: list[float]) -> None:
     storage, stub = stubbed
+    _sequence_is(stub, 3)
     stub.add_client_error(
         "transact_write_items",
         service_error_code="TransactionCanceledException",
-        modeled_fields=_cancelled("ConditionalCheckFailed", "None", "None"),
+        modeled_fields=_cancelled("ConditionalCheckFailed", "None", "None", "None"),
     )
     stub.add_response("delete_item", {}, {"TableName": "t", "Key": ANY})
 
     with stub:
         removed = storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
 
-    assert removed is False
+    assert removed is None
     stub.assert_no_pending_responses()
     assert sleeps == []
+
+
+def test_a_removal_that_only_lost_the_sequence_reads_it_again_and_takes_the_next_number(
+    stubbed: tuple[Storage, Stubber], sleeps: list[float]
+) -> None:
+    storage, stub = stubbed
+    _sequence_is(stub, 3)
+    stub.add_client_error(  # another member joined or left meanwhile: the seat is still ours to free
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        modeled_fields=_cancelled("None", "None", "None", "ConditionalCheckFailed"),
+    )
+    _sequence_is(stub, 4)
+    stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
+
+    with stub:
+        removed = storage.remove_member(room="r", slot=0, peer_id="p", conn="c")
+
+    assert removed == 5
+    stub.assert_no_pending_responses()
