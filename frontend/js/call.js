@@ -5,6 +5,7 @@ import { ChatChannel, chatMessage } from "./chat.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
 import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
 import { Peer } from "./peer.js";
+import { Roster } from "./roster.js";
 import { SignalingClient } from "./signaling.js";
 import { sampleQuality } from "./stats.js";
 import * as ui from "./ui.js";
@@ -56,6 +57,7 @@ export class Call {
     this.micOn = choice.switches.micOn && Boolean(this.mic);
     this.deviceIds = choice.deviceIds;
     /** @type {Map<string, any>} */ this.peers = new Map();
+    this.roster = new Roster(); // membership by room and sequence number (docs/protocol.md section 1)
     this.selfId = null;
     this.iceServers = [];
     this.capacity = choice.capacity ?? null;
@@ -129,28 +131,40 @@ export class Call {
       for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
       ui.showBanner(ERROR_TEXT["invalid-token"], { kind: "warning", code: "invalid-token" });
     });
-    on("peer-joined", ({ peerId, name }) => {
-      if (peerId === this.selfId) return;
-      const known = this.peers.get(peerId);
-      if (known?.away) this.#welcomeBack(known);
-      if (known) return; // protocol: a peer-joined for a known peer is a no-op
-      this.#addPeer(peerId, name, false);
-      ui.systemLine(`${name || "Someone"} joined`);
+    on("peer-joined", (event) => {
+      if (this.roster.accept(event)) this.#onPeerJoined(event);
     });
-    on("peer-left", ({ peerId, reason }) => {
-      const entry = this.peers.get(peerId);
-      if (!entry) return;
-      if (reason !== "left" && entry.state === "connected") this.#markAway(entry);
-      else this.#peerGone(peerId);
+    on("peer-left", (event) => {
+      if (this.roster.accept(event)) this.#onPeerLeft(event);
     });
-    on("signal", ({ from, data }) => this.#onSignal(from, data));
+    on("left", (message) => this.roster.left(message));
+    on("signal", ({ room, from, data }) => {
+      if (this.roster.current(room)) this.#onSignal(from, data); // a late signal of a room we left is not ours
+    });
     on("server-error", (error) => this.#onServerError(error));
     on("gateway-error", ({ message, retryInMs }) => this.#onGatewayError(message, retryInMs));
     on("too-large", (detail) => this.#onTooLarge(detail));
     window.addEventListener("pagehide", () => this.signaling.leave(), { signal: this.abort.signal });
   }
 
+  #onPeerJoined({ peerId, name }) {
+    if (peerId === this.selfId) return;
+    const known = this.peers.get(peerId);
+    if (known?.away) this.#welcomeBack(known);
+    if (known) return; // protocol: a peer-joined for a known peer is a no-op
+    this.#addPeer(peerId, name, false);
+    ui.systemLine(`${name || "Someone"} joined`);
+  }
+
+  #onPeerLeft({ peerId, reason }) {
+    const entry = this.peers.get(peerId);
+    if (!entry) return;
+    if (reason !== "left" && entry.state === "connected") this.#markAway(entry);
+    else this.#peerGone(peerId);
+  }
+
   #onJoined(message) {
+    const later = this.roster.joined(message); // membership events newer than this snapshot, heard before it
     ui.hideBanner("signaling");
     ui.hideBanner("internal");
     this.iceServers = message.iceServers ?? [];
@@ -180,6 +194,10 @@ export class Call {
         if (known) this.#removePeer(peerId);
         this.#addPeer(peerId, name, true);
       }
+    }
+    for (const event of later) {
+      if (event.type === "peer-joined") this.#onPeerJoined(event);
+      else this.#onPeerLeft(event);
     }
     for (const entry of this.peers.values()) entry.peer.restartIceIfNeeded();
     $("capacity-hint").textContent = this.capacity ? `This room holds up to ${this.capacity} people.` : "";

@@ -53,7 +53,7 @@ export function backoffDelay(attempt) {
  * Events (all CustomEvent, payload in `detail`):
  * - `state`: {state: "connecting"|"joined"|"reconnecting"|"closed", attempt?}
  * - `joined`: the server's `joined` message (also after a resume, with `resumed: true`)
- * - `peer-joined`, `peer-left`, `signal`: the server's messages
+ * - `peer-joined`, `peer-left`, `signal`, `left`, `undelivered`: the server's messages
  * - `server-error`: the server's `error` message (every code), plus `fatal: true` when the session cannot go on
  * - `identity-lost`: a resume was refused (token void); the caller should start over as a new participant
  * - `gateway-error`: {message, retryInMs}: API Gateway refused or failed a request; we retry after retryInMs
@@ -220,6 +220,8 @@ export class SignalingClient extends EventTarget {
       case "peer-joined":
       case "peer-left":
       case "signal":
+      case "left": // the answer to `leave`; membership events name their room and carry `seq` (roster.js)
+      case "undelivered": // signals of ours that will never be delivered (docs/protocol.md rule 5)
         this.#emit(message.type, message);
         break;
       case "error":

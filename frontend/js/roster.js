@@ -1,0 +1,77 @@
+// Who is in my room: the reconciliation rule of docs/protocol.md section 1 ("Membership and sequence numbers").
+// Membership events (`peer-joined`, `peer-left`) name their room and carry the room's sequence number; `joined`
+// carries the number its `peers` reflect. Events can arrive late (from a room this socket just left) or early
+// (before our own `joined`), so nothing is applied on arrival alone:
+//   - the room is the `room` of the last `joined`; `left` for it means no room;
+//   - events of other rooms are kept (bounded) until a `joined` for that room, then applied by the same rule;
+//   - an event for peer P with number n is applied only if n > joined.seq and n > the last number applied to P.
+// DOM-free: the caller applies what `accept` and `joined` let through.
+
+const EARLY_MAX = 256; // events kept for a room we may be about to join; beyond, the oldest go
+
+export class Roster {
+  constructor() {
+    /** @type {string|null} */ this.room = null;
+    this.floor = 0;
+    /** @type {Map<string, number>} the last number applied per peer */ this.applied = new Map();
+    /** @type {object[]} events of rooms other than ours, kept for a `joined` that may follow */ this.early = [];
+  }
+
+  /**
+   * Our `joined` (fresh or resumed): its peers are the view as of `message.seq`. Returns the kept early events of
+   * this room that are newer than that, in arrival order, to apply after the snapshot.
+   * @param {{room: string, seq?: number}} message
+   * @returns {object[]}
+   */
+  joined(message) {
+    this.room = message.room;
+    this.floor = typeof message.seq === "number" ? message.seq : 0;
+    this.applied = new Map();
+    const early = this.early.filter((event) => event.room === message.room);
+    this.early = [];
+    return early.filter((event) => this.#fresh(event));
+  }
+
+  /**
+   * `left` answers our `leave`: nothing of that room applies any more.
+   * @param {{room?: string}} message
+   */
+  left(message) {
+    if (message.room === undefined || message.room === this.room) {
+      this.room = null;
+      this.applied = new Map();
+    }
+  }
+
+  /**
+   * Whether a `peer-joined`/`peer-left` should be applied now. Events of another room are kept for a later
+   * `joined`; stale ones are dropped. Events without `room`/`seq` (an older server) are applied as they come.
+   * @param {{room?: string, peerId: string, seq?: number}} event
+   * @returns {boolean}
+   */
+  accept(event) {
+    if (event.room === undefined) return true;
+    if (event.room !== this.room) {
+      this.early.push(event);
+      if (this.early.length > EARLY_MAX) this.early.shift();
+      return false;
+    }
+    return this.#fresh(event);
+  }
+
+  /**
+   * Whether a message of `room` (a `signal`, `undelivered`) belongs to the room we are in.
+   * @param {string|undefined} room
+   * @returns {boolean}
+   */
+  current(room) {
+    return room === undefined || room === this.room;
+  }
+
+  #fresh(event) {
+    if (typeof event.seq !== "number") return true;
+    if (event.seq <= this.floor || event.seq <= (this.applied.get(event.peerId) ?? 0)) return false;
+    this.applied.set(event.peerId, event.seq);
+    return true;
+  }
+}
