@@ -261,8 +261,13 @@ IDLE_TIMEOUT_SECONDS = 10 * 60
 
 MAX_PEER_ID_LENGTH = 64
 SIGNAL_ENVELOPE_BYTES = len('{"action":"signal","to":"","data":}') + MAX_PEER_ID_LENGTH
-"""What a `signal` frame holds besides `data` (compact JSON, the longest peerId): 99 bytes. The relayed frame
-({"type":"signal","from":...}) is one byte shorter, so whatever may be sent may also be delivered."""
+"""What a `signal` frame holds besides `data` (compact JSON, the longest peerId): 99 bytes."""
+MAX_ROOM_LENGTH = 64
+RELAYED_SIGNAL_ENVELOPE_BYTES = (
+    len('{"type":"signal","room":"","from":"","data":}') + MAX_ROOM_LENGTH + MAX_PEER_ID_LENGTH
+)
+"""What the relayed `signal` holds besides `data` (it names the room and the sender): 173 bytes, so the largest one
+(31,917 bytes with MAX_SIGNAL_BYTES) is still one frame under either reading of "32 KB", held or not."""
 MAX_SIGNAL_BYTES = 31 * 1024
 """The largest `signal.data` (compact JSON, UTF-8) by default: the largest signal frame is then 31,843 bytes, 925
 under 32 KiB and 157 under 32,000 (the decimal reading of "32 KB"). docs/protocol.md compares it with the largest

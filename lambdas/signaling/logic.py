@@ -224,6 +224,7 @@ class Signaling:
         stale = [m for m in room.members if m.expired or not self._sender.is_connected(m.conn)]
         for member in stale:
             self._remove(room.name, member, "gone")
+            self._report_held(room.name, member.peer_id)
         return bool(stale)
 
     # --- signal -----------------------------------------------------------------------------------------------
@@ -363,3 +364,4 @@ class Signaling:
             self._grace.start(member.conn, self._settings.disconnect_grace_seconds)
         else:
             self._remove(room_name, member, "gone")
+            self._report_held(room_name, member.peer_id)

@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from signaling.definition import MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, SIGNAL_ENVELOPE_BYTES
+from signaling.definition import (
+    MAX_FRAME_BYTES,
+    MAX_SIGNAL_BYTES,
+    RELAYED_SIGNAL_ENVELOPE_BYTES,
+    SIGNAL_ENVELOPE_BYTES,
+)
 from signaling.settings import DEFAULT_ICE_SERVERS, ConfigurationError, Settings
 
 
@@ -88,4 +93,12 @@ def test_the_largest_signal_frame_fits_one_websocket_frame_under_either_reading_
     encoded = json.dumps(frame, separators=(",", ":")).encode()
 
     assert len(encoded) == MAX_SIGNAL_BYTES + SIGNAL_ENVELOPE_BYTES
+    assert len(encoded) <= 32_000 < MAX_FRAME_BYTES
+
+
+def test_the_largest_relayed_signal_naming_its_room_fits_one_frame_too() -> None:
+    relayed = {"type": "signal", "room": "r" * 64, "from": "p" * 64, "data": "d" * (MAX_SIGNAL_BYTES - 2)}
+    encoded = json.dumps(relayed, separators=(",", ":")).encode()
+
+    assert len(encoded) == MAX_SIGNAL_BYTES + RELAYED_SIGNAL_ENVELOPE_BYTES
     assert len(encoded) <= 32_000 < MAX_FRAME_BYTES
