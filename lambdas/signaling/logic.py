@@ -257,7 +257,7 @@ class Signaling:
         """The target's socket is gone: keep the message for its resume (rule 5) and start that socket's grace period,
         since its $disconnect may never come. Returns the target's new record if it resumed meanwhile."""
         grace = self._settings.disconnect_grace_seconds
-        if not self._holds_seats() or self._grace is None:
+        if not self._holds_seats() or self._grace is None:  # (the second test is for mypy: _holds_seats checks it)
             # No grace period: the seat goes at once, and the message with it.
             self._remove(room, Member(target.peer_id, "", target.conn, target.slot), "gone")
             self._sender.send(sender_conn, dumps(undelivered(room, target.peer_id, 1, "peer-left")))
@@ -359,8 +359,7 @@ class Signaling:
         """A post found a member's socket gone. Its seat is held for the grace period, exactly as if its $disconnect
         had come (which may never happen): a resume within it hears about what it missed from `joined` (peers, seq)
         and the signals held for it. Without a grace period it is removed at once ("gone")."""
-        if self._holds_seats():
-            assert self._grace is not None
+        if self._holds_seats() and self._grace is not None:
             self._grace.start(member.conn, self._settings.disconnect_grace_seconds)
         else:
             self._remove(room_name, member, "gone")

@@ -76,7 +76,7 @@ def test_a_join_is_one_transaction_and_announces_to_the_one_member(quick_results
     join = quick_results["aws_ops"]["actions"]["join"]
 
     assert join["dynamodb_calls"]["TransactWriteItems"] == 1
-    assert join["write_units"] == 8  # four items, each under 1 KB, doubled inside a transaction
+    assert join["write_units"] == 10  # five items (room, seq, seat, peer, connection), each under 1 KB, doubled
     assert join["management_calls"] == {"PostToConnection": 1}
     assert join["frames_out"] == {"peer-joined": 1, "joined": 1}
 

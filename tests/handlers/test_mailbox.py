@@ -11,6 +11,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from signaling import wiring
 from signaling.definition import MAILBOX_MAX_BYTES, MAILBOX_MAX_MESSAGES
 
 from .conftest import Harness
@@ -186,3 +187,26 @@ def test_membership_events_carry_consecutive_sequence_numbers_and_joined_the_cur
     assert (first["seq"], second["seq"], third["seq"]) == (1, 2, 4)
     assert [(m["type"], m["seq"]) for m in heard] == [("peer-left", 3), ("peer-joined", 4)]
     assert all(m["room"] == "room1" for m in heard)
+
+
+def test_without_a_grace_period_a_gone_target_is_removed_and_the_sender_hears_undelivered(
+    aws: Harness, sockets: Sockets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCONNECT_GRACE_SECONDS", "0")
+    wiring.reset()
+    aws.join("connA=", capacity=3)
+    b = aws.join("connB=")
+    aws.join("connC=")
+    aws.inbox("connA=")
+    aws.inbox("connC=")
+    sockets.dead.add("connB=")
+
+    _signal(aws, "connA=", b["peerId"], 1)
+
+    assert aws.inbox("connA=") == [
+        {"type": "peer-left", "room": "room1", "peerId": b["peerId"], "reason": "gone", "seq": 4},
+        {"type": "undelivered", "room": "room1", "to": b["peerId"], "count": 1, "reason": "peer-left"},
+    ]
+    assert [m["type"] for m in aws.inbox("connC=")] == ["peer-left"]
+    assert aws.grace_periods() == []
+    assert not [item for item in aws.items() if item["pk"].startswith("mail#")]
