@@ -33,10 +33,12 @@ export class Roster {
   }
 
   /**
-   * `left` answers our `leave`: nothing of that room applies any more.
-   * @param {{room?: string}} message
+   * `left` answers our `leave`: nothing of that room applies any more. A `left` numbered at or below our `joined`
+   * ended an earlier membership of the same room (we left and joined it again, and the answers crossed).
+   * @param {{room?: string, seq?: number}} message
    */
   left(message) {
+    if (typeof message.seq === "number" && message.seq <= this.floor) return;
     if (message.room === undefined || message.room === this.room) {
       this.room = null;
       this.applied = new Map();

@@ -290,10 +290,13 @@ class Signaling:
             if reason == "left":
                 raise NotJoined("You are not in a room.")
             return  # never joined, already left, or replaced by a resume: nothing to do
-        self._remove(connection.room, Member(connection.peer_id, "", conn, connection.slot), reason)
+        seq = self._remove(connection.room, Member(connection.peer_id, "", conn, connection.slot), reason)
         self._report_held(connection.room, connection.peer_id)
-        if reason == "left":
-            self._sender.send(conn, dumps(left(connection.room)))
+        if reason != "left":
+            return
+        if seq is None:  # another `leave` of this socket (or the end of a grace period) freed the seat first
+            raise NotJoined("You are not in a room.")
+        self._sender.send(conn, dumps(left(connection.room, connection.peer_id, seq)))
 
     def _report_held(self, room: str, peer_id: str) -> None:
         """The seat lapsed (or was left) with signals held for it: they will never be delivered, so tell each
@@ -333,15 +336,17 @@ class Signaling:
         call any number of times: the removal is conditional on the seat still being this socket's."""
         self.leave(conn, reason="disconnected")
 
-    def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
+    def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> int | None:
+        """Free the seat if it is still this member's; its membership sequence number, or None if it was not."""
         seq = self._storage.remove_member(room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn)
         if seq is None:
-            return
+            return None
         room = self._storage.room(room_name)
         if not room.live:
             self._storage.delete_room(room)
-            return
+            return seq
         self._deliver(room_name, room.live, peer_left(room_name, member.peer_id, reason, seq))
+        return seq
 
     def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
         """Post to several members at once. A member whose socket is gone keeps its seat for the grace period (see

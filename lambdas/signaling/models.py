@@ -109,9 +109,9 @@ def peer_left(room: str, peer_id: str, reason: Literal["left", "disconnected", "
     return {"type": "peer-left", "room": room, "peerId": peer_id, "reason": reason, "seq": seq}
 
 
-def left(room: str) -> dict[str, Any]:
-    """The answer to `leave`: after it, nothing more of `room` is sent to this socket."""
-    return {"type": "left", "room": room}
+def left(room: str, peer_id: str, seq: int) -> dict[str, Any]:
+    """The answer to `leave`: `peer_id` left `room`, membership change number `seq`."""
+    return {"type": "left", "room": room, "peerId": peer_id, "seq": seq}
 
 
 def undelivered(room: str, to: str, count: int, reason: Literal["mailbox-full", "peer-left"]) -> dict[str, Any]:

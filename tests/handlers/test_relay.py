@@ -97,7 +97,7 @@ def test_leave_tells_the_others_and_a_second_leave_is_not_joined(aws: Harness, p
 
     assert aws.inbox("connA=") == [{"type": "peer-left", "room": "room1", "peerId": b, "reason": "left", "seq": 3}]
     first, second = aws.inbox("connB=")
-    assert first == {"type": "left", "room": "room1"}  # the acknowledgement: nothing of room1 comes after it
+    assert first == {"type": "left", "room": "room1", "peerId": b, "seq": 3}  # the acknowledgement
     assert second["code"] == "not-joined"
 
 

@@ -63,6 +63,14 @@ test("per peer the highest number wins, whatever order the events arrive in", ()
   assert.deepEqual([...v.peers], ["A"]);
 });
 
+test("a left that crossed the joined of a new membership of the same room is stale", () => {
+  const v = view();
+  v.joined(joined("r", 1));
+  v.joined(joined("r", 5)); // leave (seq 4) and join again at once: the new joined came first
+  v.roster.left({ room: "r", seq: 4 });
+  assert.equal(v.roster.room, "r");
+});
+
 test("left takes us out of the room", () => {
   const v = view();
   v.joined(joined("r", 1));

@@ -94,7 +94,7 @@ def test_leave_and_disconnect_each_give_peer_left(clients: Any) -> None:
     a, b, c = room_of_three(clients, "bye")
 
     b.send({"action": "leave"})
-    assert b.expect("left") == {"type": "left", "room": "bye"}
+    assert b.expect("left") == {"type": "left", "room": "bye", "peerId": b.peer_id, "seq": 4}
     assert a.expect("peer-left") == {
         "type": "peer-left",
         "room": "bye",
