@@ -16,6 +16,7 @@ from signaling.definition import (
     IDLE_TIMEOUT_SECONDS,
     LAMBDA_CONCURRENCY,
     STAGE_THROTTLE,
+    UNRESERVED_CONCURRENCY_MINIMUM,
     ThrottleLimits,
 )
 
@@ -71,6 +72,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="invocations running at once before Lambda throttles, as the account's default quota "
         f"(default: $DEVSTACK_LAMBDA_CONCURRENCY, else {LAMBDA_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--no-reserved-concurrency",
+        dest="reserved_concurrency",
+        action="store_false",
+        help="every function shares the account's concurrency, as a deployment with -c reservedConcurrency=false "
+        f"(needed below {UNRESERVED_CONCURRENCY_MINIMUM} + the reservations' sum of --lambda-concurrency)",
+    )
     args = parser.parse_args(argv)
     if args.throttle_burst < args.throttle_rate:
         parser.error("--throttle-burst must be at least --throttle-rate (as API Gateway requires)")
@@ -96,14 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.server import LocalStack  # after the signal handlers: importing moto takes a moment
     from devstack.throttle import ThrottleSettings
 
-    stack = LocalStack(
-        args.host,
-        args.port,
-        idle_timeout=args.idle_timeout,
-        max_connection_time=args.max_connection_time,
-        throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
-        lambda_concurrency=args.lambda_concurrency,
-    )
+    try:
+        stack = LocalStack(
+            args.host,
+            args.port,
+            idle_timeout=args.idle_timeout,
+            max_connection_time=args.max_connection_time,
+            throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
+            lambda_concurrency=args.lambda_concurrency,
+            reserved=None if args.reserved_concurrency else {},
+        )
+    except ValueError as exc:
+        print(f"{exc} (or pass --no-reserved-concurrency)", file=sys.stderr)
+        return 2
     try:
         stack.start()
     except OSError as exc:

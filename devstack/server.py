@@ -33,6 +33,7 @@ from signaling.definition import (
     ROUTES,
     QueueSpec,
     Route,
+    reserved_concurrency,
 )
 
 if TYPE_CHECKING:
@@ -68,16 +69,23 @@ class LocalStack:
         clock: Clock = time.monotonic,
         grace_queue: QueueSpec = GRACE_QUEUE,
         redeliver: float = 0.01,
+        reserved: Mapping[str, int] | None = None,
     ) -> None:
         """throttle: the stage's, routes' and account's limits (default: what `make deploy` sets); clock: what the
         throttle's token buckets read (a test's fake makes throttling deterministic); redeliver: the share of
         processed queue messages delivered a second time (SQS delivers at least once; 1% keeps the consumers'
-        idempotency exercised in every run, tests set 0 or 1 to decide)."""
+        idempotency exercised in every run, tests set 0 or 1 to decide); reserved: each function's reserved
+        concurrency by key (default: as the CDK stack reserves it for these functions at this stage throttle; {}
+        puts every function on the shared pool, as an account with too little concurrency to reserve any)."""
         self.host = host
         self.port = port
         self.frontend = frontend
         self.traffic = Traffic()
-        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled)
+        routes = tuple(routes)
+        if reserved is None:
+            stage_rate = (throttle or ThrottleSettings()).stage.rate
+            reserved = reserved_concurrency(stage_rate, [*(r for r in routes if r.handler), grace_queue])
+        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled, reserved=reserved)
         self.gateway = Gateway(
             routes,
             self.invoker,
@@ -191,8 +199,7 @@ class LocalStack:
         queue = create_queue(sqs, self._grace_queue, f"{self._environment.get('TABLE_NAME')}-{self._grace_queue.key}")
         self._environment.set("GRACE_QUEUE_URL", queue.url)
         self.grace_mapping = EventSourceMapping(self._grace_queue, sqs, queue, region, redeliver=self._redeliver)
-        handlers = [route.handler for route in self.gateway.routes.values() if route.handler]
-        self.invoker.warm([*handlers, self._grace_queue.handler])
+        self.invoker.warm([*self.gateway.routes.values(), self._grace_queue])
 
         loop = asyncio.new_event_loop()
         self._loop = loop

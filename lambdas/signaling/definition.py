@@ -6,7 +6,8 @@ Standard library only: the CDK app and the local stack import this without pulli
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,20 @@ class _Calls:
 
 
 @dataclass(frozen=True)
+class Bulkhead:
+    """A function's reserved concurrency, sized from the capacity arithmetic (docs/deploy.md, "Capacity"): the most
+    invocations the traffic that feeds it can keep running at once if each took `seconds` (the duration assumed in
+    AWS), times BULKHEAD_HEADROOM. Reserved concurrency is a guarantee (no other function, of this stack or of the
+    account, can take it) and a cap (one more invocation is throttled), so no route can starve another.
+
+    fed_by: "stage" for a message route (the stage throttle bounds its rate), "connections" for $connect (the
+        account's new connections per second bound it, and the stage's)."""
+
+    fed_by: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Route(_Calls):
     """One WebSocket route.
 
@@ -83,6 +98,7 @@ class Route(_Calls):
     enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
+    bulkhead: how its reserved concurrency is sized; None leaves the function on the account's unreserved pool.
     """
 
     key: str
@@ -94,6 +110,7 @@ class Route(_Calls):
     route_response: bool = False
     mock_response: str | None = None
     timeout_seconds: int = 10
+    bulkhead: Bulkhead | None = None
 
     @property
     def function_id(self) -> str:
@@ -102,8 +119,11 @@ class Route(_Calls):
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("$connect", "signaling.handlers.connect"),
+    Route("$connect", "signaling.handlers.connect", bulkhead=Bulkhead("connections", 0.02)),
     # Frees the seat and posts only when the grace period is configured to 0 (it then frees the seat at once).
+    # No bulkhead: reserved concurrency is also a cap, and API Gateway never retries a throttled $disconnect, so a
+    # cap would turn a burst of closing sockets into lost $disconnects. It draws on the unreserved pool, which no
+    # interactive route depends on (theirs are reserved).
     Route(
         "$disconnect",
         "signaling.handlers.disconnect",
@@ -111,7 +131,7 @@ ROUTES: tuple[Route, ...] = (
         management_calls=frozenset({"PostToConnection"}),
         enqueues_grace=True,
     ),
-    Route("$default", "signaling.handlers.default", route_response=True),
+    Route("$default", "signaling.handlers.default", route_response=True, bulkhead=Bulkhead("stage", 0.01)),
     # Reads a peer to resume it, closes the socket it replaces, and asks whether members of a full room are alive.
     Route(
         "join",
@@ -120,6 +140,7 @@ ROUTES: tuple[Route, ...] = (
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
         route_response=True,
+        bulkhead=Bulkhead("stage", 0.10),
     ),
     # Reads sender and target in one BatchGetItem; frees the target's seat if its socket is gone.
     Route(
@@ -127,12 +148,14 @@ ROUTES: tuple[Route, ...] = (
         "signaling.handlers.signal",
         table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        bulkhead=Bulkhead("stage", 0.04),
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
         table_calls=_REMOVES_MEMBERS | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        bulkhead=Bulkhead("stage", 0.08),
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
@@ -274,3 +297,35 @@ LAMBDA_CONCURRENCY = 1000
 """Lambda's default concurrency quota per account and Region, shared by every function (new accounts may get less;
 `aws lambda get-account-settings` tells). Beyond it an invocation is throttled (429), which API Gateway reports to
 the caller as "Internal server error"."""
+
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+"""Lambda refuses a reservation that would leave less than this much of the account's concurrency unreserved
+("You can reserve up to the Unreserved account concurrency value minus 100", Configuring reserved concurrency)."""
+BULKHEAD_HEADROOM = 2
+"""A bulkhead holds twice what its route needs at the full stage throttle with the assumed durations: it only
+throttles when the function runs more than twice as slow as assumed while the stage is saturated."""
+
+
+def reserved_concurrency(
+    stage_rate: int = STAGE_THROTTLE.rate, functions: Iterable[Route | QueueSpec] | None = None
+) -> dict[str, int]:
+    """The reserved concurrency of `functions` (default: every function), by function key; those left out draw on
+    the unreserved pool. A route's comes from its Bulkhead and the stage's steady rate; a queue consumer's is its
+    event source mapping's maximum concurrency (AWS advises reserving at least that much, or the mapping's
+    invocations are throttled)."""
+    reserved: dict[str, int] = {}
+    for function in FUNCTIONS.values() if functions is None else functions:
+        key = function.key
+        if isinstance(function, QueueSpec):
+            reserved[key] = function.max_concurrency
+        elif function.bulkhead is not None:
+            rate = stage_rate
+            if function.bulkhead.fed_by == "connections":
+                rate = min(stage_rate, NEW_CONNECTIONS_PER_SECOND)
+            reserved[key] = max(1, math.ceil(rate * function.bulkhead.seconds * BULKHEAD_HEADROOM))
+    return reserved
+
+
+RESERVED_CONCURRENCY = reserved_concurrency()
+"""The deployed default (stage throttle 600/s): $connect 20, $default 12, join 120, signal 48, leave 96, the grace
+consumer 10; 306 of the account's 1,000, leaving 694 unreserved, $disconnect's among them."""
