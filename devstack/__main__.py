@@ -18,6 +18,7 @@ from signaling.definition import (
     STAGE_THROTTLE,
     UNRESERVED_CONCURRENCY_MINIMUM,
     ThrottleLimits,
+    reserved_concurrency,
 )
 
 
@@ -82,6 +83,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.throttle_burst < args.throttle_rate:
         parser.error("--throttle-burst must be at least --throttle-rate (as API Gateway requires)")
+    reserved = sum(reserved_concurrency(args.throttle_rate).values())
+    if args.reserved_concurrency and args.lambda_concurrency - reserved < UNRESERVED_CONCURRENCY_MINIMUM:
+        parser.error(
+            f"the functions' reserved concurrency ({reserved}) would leave less than {UNRESERVED_CONCURRENCY_MINIMUM} "
+            "of --lambda-concurrency unreserved (as Lambda refuses): raise it or pass --no-reserved-concurrency"
+        )
     return args
 
 
@@ -104,19 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.server import LocalStack  # after the signal handlers: importing moto takes a moment
     from devstack.throttle import ThrottleSettings
 
-    try:
-        stack = LocalStack(
-            args.host,
-            args.port,
-            idle_timeout=args.idle_timeout,
-            max_connection_time=args.max_connection_time,
-            throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
-            lambda_concurrency=args.lambda_concurrency,
-            reserved=None if args.reserved_concurrency else {},
-        )
-    except ValueError as exc:
-        print(f"{exc} (or pass --no-reserved-concurrency)", file=sys.stderr)
-        return 2
+    stack = LocalStack(
+        args.host,
+        args.port,
+        idle_timeout=args.idle_timeout,
+        max_connection_time=args.max_connection_time,
+        throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
+        lambda_concurrency=args.lambda_concurrency,
+        reserved=None if args.reserved_concurrency else {},
+    )
     try:
         stack.start()
     except OSError as exc:

@@ -17,7 +17,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from signaling.definition import ACCOUNT_THROTTLE, MAX_SIGNAL_BYTES, STAGE_THROTTLE
+from signaling.definition import (
+    ACCOUNT_THROTTLE,
+    LAMBDA_CONCURRENCY,
+    MAX_SIGNAL_BYTES,
+    STAGE_THROTTLE,
+    UNRESERVED_CONCURRENCY_MINIMUM,
+    reserved_concurrency,
+)
 
 # CloudWatch Logs accepts only these retention periods.
 _RETENTION = {
@@ -75,6 +82,12 @@ class Config:
     throttle_rate: int = field(default=STAGE_THROTTLE.rate, metadata={"context": "throttleRate"})
     """Steady-state requests per second for the whole stage (every socket together); the local stack's default too."""
     throttle_burst: int = field(default=STAGE_THROTTLE.burst, metadata={"context": "throttleBurst"})
+    reserved_concurrency: bool = field(default=True, metadata={"context": "reservedConcurrency"})
+    """Give each function its bulkhead (signaling.definition.reserved_concurrency, sized from throttleRate); false
+    for an account whose Lambda quota cannot hold them (new accounts may have far less than 1,000)."""
+    account_concurrency: int = field(default=LAMBDA_CONCURRENCY, metadata={"context": "accountConcurrency"})
+    """The account's Lambda concurrency quota in the region (`aws lambda get-account-settings`): the reservations
+    must leave 100 of it unreserved, checked here rather than by a failed stack update."""
     log_retention_days: int = field(default=30, metadata={"context": "logRetentionDays"})
     log_level: str = field(default="INFO", metadata={"context": "logLevel"})
     memory_size: int = field(default=256, metadata={"context": "memorySize"})
@@ -106,6 +119,14 @@ class Config:
         if self.throttle_rate > ACCOUNT_THROTTLE.rate:
             # API Gateway refuses stage limits above the account's; raise the account quota first.
             raise ConfigError(f"throttleRate cannot exceed the account throttle quota ({ACCOUNT_THROTTLE.rate}/s)")
+        unreserved = self.account_concurrency - self.reserved_total
+        if self.reserved_concurrency and unreserved < UNRESERVED_CONCURRENCY_MINIMUM:
+            raise ConfigError(
+                f"the functions' reserved concurrency ({self.reserved_total} at throttleRate {self.throttle_rate}) "
+                f"must leave {UNRESERVED_CONCURRENCY_MINIMUM} of accountConcurrency ({self.account_concurrency}) "
+                "unreserved: raise the account's Lambda quota and accountConcurrency, lower throttleRate, or deploy "
+                "with reservedConcurrency=false"
+            )
         if self.max_signal_bytes is not None and self.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends each message as one frame; API Gateway closes the socket on a frame over 32 KB.
             raise ConfigError(
@@ -137,6 +158,15 @@ class Config:
             # "*" would let any web site use the service through its visitors' browsers: list origins instead.
             if not origin.startswith(("https://", "http://")):
                 raise ConfigError(f"allowedOrigins entries are origins like https://example.com, got {origin!r}")
+
+    @property
+    def reserved(self) -> dict[str, int]:
+        """Reserved concurrency by function key ({} with reservedConcurrency=false)."""
+        return reserved_concurrency(self.throttle_rate) if self.reserved_concurrency else {}
+
+    @property
+    def reserved_total(self) -> int:
+        return sum(reserved_concurrency(self.throttle_rate).values())
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -233,6 +263,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_signal_bytes": _int,
     "throttle_rate": _int,
     "throttle_burst": _int,
+    "reserved_concurrency": _bool,
+    "account_concurrency": _int,
     "log_retention_days": _int,
     "log_level": _log_level,
     "memory_size": _int,

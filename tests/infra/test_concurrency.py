@@ -1,0 +1,91 @@
+"""Bulkheads: each function's reserved concurrency, as sized in signaling.definition (docs/architecture.md,
+"Concurrency and bulkheads")."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+from cdk_template import properties, signaling_functions, synthesize
+
+from bench.capacity import AWS_DURATION_S
+from infra.config import Config, ConfigError
+from signaling.definition import FUNCTIONS, GRACE_QUEUE, LAMBDA_CONCURRENCY, ROUTES_BY_KEY
+
+EXPECTED = {
+    # The stage's 600 requests/s (new connections' 500/s for $connect) x the duration assumed in AWS x 2, written
+    # out: a change to the sizing shows up here rather than passing through unseen.
+    "signaling.handlers.connect": 20,  # 500/s x 20 ms x 2
+    "signaling.handlers.default": 12,  # 600/s x 10 ms x 2
+    "signaling.handlers.join": 120,  # 600/s x 100 ms x 2
+    "signaling.handlers.signal": 48,  # 600/s x 40 ms x 2
+    "signaling.handlers.leave": 96,  # 600/s x 80 ms x 2
+    "signaling.consumers.grace_expired": 10,  # the event source mapping's maximum concurrency
+}
+
+
+def _reserved(template: Template) -> dict[str, int | None]:
+    return {
+        handler: function.get("ReservedConcurrentExecutions")
+        for handler, function in signaling_functions(template).items()
+    }
+
+
+def test_every_interactive_function_has_its_bulkhead_and_disconnect_draws_on_the_unreserved_pool(
+    template: Template,
+) -> None:
+    reserved = _reserved(template)
+
+    assert reserved == {**EXPECTED, "signaling.handlers.disconnect": None}
+    assert LAMBDA_CONCURRENCY - sum(EXPECTED.values()) >= 100  # Lambda keeps 100 unreserved
+
+
+def test_the_grace_consumer_reserves_at_least_its_mappings_maximum_concurrency(template: Template) -> None:
+    (mapping,) = properties(template, "AWS::Lambda::EventSourceMapping")
+    maximum = mapping["ScalingConfig"]["MaximumConcurrency"]
+
+    assert maximum == GRACE_QUEUE.max_concurrency
+    assert _reserved(template)[GRACE_QUEUE.handler] == maximum  # less would throttle the mapping's invocations
+
+
+def test_bulkheads_follow_the_configured_stage_throttle(configured: Template) -> None:
+    # throttleRate 20 (conftest.CONFIGURED): join 20/s x 100 ms x 2 = 4; $connect min(20, 500) x 20 ms x 2 = 1.
+    reserved = _reserved(configured)
+
+    assert reserved["signaling.handlers.join"] == 4
+    assert reserved["signaling.handlers.connect"] == 1
+    assert reserved["signaling.handlers.disconnect"] is None
+
+
+def test_reserved_concurrency_can_be_switched_off(tmp_path_factory: pytest.TempPathFactory) -> None:
+    synthesis = synthesize(tmp_path_factory.mktemp("cdk-unreserved"), {"reservedConcurrency": "false"})
+
+    assert set(_reserved(synthesis.template).values()) == {None}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"accountConcurrency": "405"},  # 306 reserved would leave 99
+        {"throttleRate": "3000", "throttleBurst": "6000"},  # 1,410 reserved: more than the default 1,000 allows
+    ],
+)
+def test_reservations_that_would_leave_less_than_100_unreserved_stop_the_synth(context: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="unreserved"):
+        Config.from_context(App(context=context).node)
+
+
+def test_a_larger_account_or_no_reservations_lifts_the_check() -> None:
+    assert Config.from_context(App(context={"accountConcurrency": "406"}).node).reserved_total == 306
+    raised = {"throttleRate": "3000", "throttleBurst": "6000", "accountConcurrency": "1510"}
+    assert Config.from_context(App(context=raised).node).reserved["join"] == 600
+    unreserved = {"throttleRate": "3000", "throttleBurst": "6000", "reservedConcurrency": "false"}
+    assert Config.from_context(App(context=unreserved).node).reserved == {}
+
+
+def test_bulkheads_assume_the_durations_of_the_capacity_arithmetic() -> None:
+    for key, seconds in AWS_DURATION_S.items():
+        bulkhead = ROUTES_BY_KEY[key].bulkhead
+        if bulkhead is not None:
+            assert bulkhead.seconds == seconds, key
+    assert set(FUNCTIONS) >= set(AWS_DURATION_S)
