@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
@@ -17,7 +19,16 @@ from signaling.definition import TABLE
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+TTL_SWEEP_SECONDS = 60.0
+"""How often the local stack deletes expired items (DynamoDB: "typically within a few days"; nothing may rely on
+either)."""
+
 _lock = threading.Lock()
+
+
+def moto_lock() -> threading.Lock:
+    """The lock every moto request runs under (below): hold it to touch moto's state directly."""
+    return _lock
 
 
 def _serialize(process_request: Any, passthrough_url: str) -> Any:
@@ -70,6 +81,47 @@ class EmbeddedDynamoDB:
 
     def table(self) -> Table:
         return boto3.resource("dynamodb", region_name=self.region).Table(self.table_name)
+
+    def delete_expired(self, now: float | None = None) -> int:
+        """DynamoDB's TTL, which moto does not run: delete every item whose TTL attribute is a number below `now`
+        (epoch seconds; default the time now), and return how many went.
+
+        As in DynamoDB, this is a background process on its own schedule (the local stack runs it every
+        TTL_SWEEP_SECONDS; AWS "typically within a few days"), an item whose TTL was moved into the future before
+        its turn stays (each delete is conditional on the item still being expired), and until then reads still
+        return expired items: the handlers treat them as absent, never relying on when they go."""
+        table = self.table()
+        cutoff = int(time.time() if now is None else now)
+        names = {"#ttl": TABLE.ttl_attribute}
+        # TTL only reads a Number attribute (the type check first: moto cannot compare a string with a number).
+        expired = "attribute_type(#ttl, :number) AND #ttl < :now"
+        values = {":now": cutoff, ":number": "N"}
+        keys = (TABLE.partition_key, TABLE.sort_key)
+        scan: dict[str, Any] = {
+            "FilterExpression": expired,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": ", ".join(keys),
+        }
+        deleted = 0
+        while True:
+            page = table.scan(**scan)
+            for item in page.get("Items", []):
+                try:
+                    table.delete_item(
+                        Key={key: item[key] for key in keys},
+                        ConditionExpression=expired,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                    )
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+                else:
+                    deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def stop(self) -> None:
         if not self._started:

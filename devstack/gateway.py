@@ -195,6 +195,11 @@ class Gateway:
         self._spawn(self.close(connection, code, reason, frame_reason=frame_reason))
 
     @property
+    def tasks(self) -> frozenset[asyncio.Task[None]]:
+        """What the gateway started and has not finished: invocations, replies, closes."""
+        return frozenset(self._tasks)
+
+    @property
     def busy(self) -> bool:
         """Some socket is open, or some invocation (a message, a $disconnect) has not finished."""
         return bool(self.connections or self._tasks)

@@ -19,9 +19,13 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
 
 from signaling.definition import QueueSpec
 
@@ -35,6 +39,26 @@ POLL_INTERVAL_SECONDS = 0.05
 it becomes visible; a short local poll keeps that (a long poll would hold the moto lock)."""
 
 Invoke = Callable[[dict[str, Any]], Awaitable[Any]]
+
+def forget_deleted_receipts(region: str, lock: threading.Lock, kept: int = 0) -> int:
+    """moto remembers the receipt handle of every message ever deleted, forever (so that deleting one again
+    succeeds), which grows with every grace period. The local stack's housekeeping forgets them (those of a queue
+    holding more than `kept`) every TTL_SWEEP_SECONDS: a second delete of a message deleted before then gets
+    ReceiptHandleIsInvalid, as a stale receipt handle can in SQS; the event source mapping deletes each receipt
+    once. Returns how many were forgotten."""
+    forgotten = 0
+    with lock:
+        for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
+            if len(queue.deleted_messages) > kept:
+                forgotten += len(queue.deleted_messages)
+                queue.deleted_messages = set()
+    return forgotten
+
+
+def deleted_receipts(region: str, lock: threading.Lock) -> int:
+    """How many deleted receipt handles moto holds, over every queue."""
+    with lock:
+        return sum(len(queue.deleted_messages) for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values())
 
 
 @dataclass(frozen=True)
@@ -168,6 +192,11 @@ class EventSourceMapping:
             self._stopping.set()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=timeout)
+
+    @property
+    def in_flight(self) -> int:
+        """Batches delivered and not yet settled (at most max_concurrency)."""
+        return len(self._in_flight)
 
     def pending(self) -> int:
         """Messages not yet settled: waiting (delayed ones included), received and in flight."""

@@ -130,6 +130,12 @@ class Invoker:
         with self._counter:
             return sum(self._running.values())
 
+    @property
+    def functions_running(self) -> int:
+        """How many functions have an invocation in flight (the per-function counts are dropped at zero)."""
+        with self._counter:
+            return len(self._running)
+
     def running_for(self, key: str) -> int:
         """Invocations of one function in flight now."""
         with self._counter:

@@ -4,6 +4,7 @@ and the embedded DynamoDB, with the very handlers Lambda runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import boto3
 from aiohttp import web
 
-from devstack.dynamodb import EmbeddedDynamoDB
+from devstack.dynamodb import TTL_SWEEP_SECONDS, EmbeddedDynamoDB, moto_lock
 from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
-from devstack.queues import EventSourceMapping, create_queue
+from devstack.queues import EventSourceMapping, create_queue, deleted_receipts, forget_deleted_receipts
 from devstack.runtime import Invoker
 from devstack.throttle import Clock, Throttle, ThrottleSettings
 from devstack.traffic import Traffic
@@ -70,6 +71,7 @@ class LocalStack:
         grace_queue: QueueSpec = GRACE_QUEUE,
         redeliver: float = 0.01,
         reserved: Mapping[str, int] | None = None,
+        housekeeping_interval: float = TTL_SWEEP_SECONDS,
     ) -> None:
         """throttle: the stage's, routes' and account's limits (default: what `make deploy` sets); clock: what the
         throttle's token buckets read (a test's fake makes throttling deterministic); redeliver: the share of
@@ -95,6 +97,8 @@ class LocalStack:
             idle_timeout=idle_timeout,
             max_connection_time=max_connection_time,
         )
+        self.housekeeping_interval = housekeeping_interval
+        self._housekeeping_task: asyncio.Task[None] | None = None
         self._overrides = dict(env or {})
         self._grace_queue = grace_queue
         self._redeliver = redeliver
@@ -152,6 +156,56 @@ class LocalStack:
             if time.monotonic() > deadline:
                 raise TimeoutError("the local stack is still busy")
             time.sleep(0.01)
+
+    def wait_invocations(self, timeout: float = 10) -> None:
+        """Wait until no invocation is in flight and nothing the gateway started (a reply, a close) is unfinished:
+        whatever a handler posted has then reached its socket, so a ping sent after this is answered after it."""
+        deadline = time.monotonic() + timeout
+        while self.invoker.running or self._on_loop(lambda: bool(self.gateway.tasks)):
+            if time.monotonic() > deadline:
+                raise TimeoutError("invocations are still running")
+            time.sleep(0.01)
+
+    def housekeeping(self, now: float | None = None) -> dict[str, int]:
+        """What AWS does in the background and moto does not: delete the table's expired items (DynamoDB's TTL, as
+        of `now`, epoch seconds) and forget moto's old deleted SQS receipt handles. Runs every
+        `housekeeping_interval` seconds; tests call it with a `now` of their choosing."""
+        if self._dynamodb is None:
+            raise RuntimeError("the local stack is not running")
+        region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
+        return {
+            "expired_items": self._dynamodb.delete_expired(now),
+            "receipts": forget_deleted_receipts(region, moto_lock()),
+        }
+
+    def footprint(self) -> dict[str, int]:
+        """The size of every structure of the stack that grows with sockets or messages, to show each is bounded
+        or returns to where it was (the handler durations the benchmarks read are bounded by DURATIONS_KEPT)."""
+        region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
+        gateway = self._on_loop(
+            lambda: {"connections": len(self.gateway.connections), "tasks": len(self.gateway.tasks)}
+        )
+        mapping = self.grace_mapping
+        return {
+            **gateway,
+            "invocations": self.invoker.running,
+            "functions_running": self.invoker.functions_running,
+            "traffic_kinds": len(self.traffic.frames_in) + len(self.traffic.frames_out),
+            "table_items": len(self._all_items()),
+            "queued_messages": mapping.pending() if mapping is not None else 0,
+            "batches_in_flight": mapping.in_flight if mapping is not None else 0,
+            "deleted_receipts": deleted_receipts(region, moto_lock()),
+        }
+
+    def _all_items(self) -> list[dict[str, Any]]:
+        table, items = self.table, []
+        scan: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = table.scan(**scan)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return items
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def wait_queues_settled(self, timeout: float = 30) -> None:
         """Wait until every queued message (grace periods still running included) is delivered and settled."""
@@ -222,6 +276,15 @@ class LocalStack:
         mapping, spec = self.grace_mapping, self._grace_queue
         if mapping is not None:
             self._mapping_task = asyncio.create_task(mapping.run(lambda event: self.invoker.invoke(spec, event)))
+        self._housekeeping_task = asyncio.create_task(self._housekeep())
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(self.housekeeping_interval)
+            try:
+                await asyncio.to_thread(self.housekeeping)
+            except Exception:
+                logging.getLogger("devstack").exception("housekeeping failed")
 
     def stop(self) -> None:
         """Idempotent; safe after a failed start."""
@@ -245,6 +308,9 @@ class LocalStack:
                 LocalStack._running = None
 
     async def _shutdown(self) -> None:
+        if self._housekeeping_task is not None:
+            self._housekeeping_task.cancel()
+            await asyncio.gather(self._housekeeping_task, return_exceptions=True)
         await self.gateway.shutdown()
         # Grace periods still running end with the stack (their seats vanish with the embedded table); batches
         # already delivered finish first.
