@@ -40,6 +40,7 @@ it becomes visible; a short local poll keeps that (a long poll would hold the mo
 
 Invoke = Callable[[dict[str, Any]], Awaitable[Any]]
 
+
 def forget_deleted_receipts(region: str, lock: threading.Lock, kept: int = 0) -> int:
     """moto remembers the receipt handle of every message ever deleted, forever (so that deleting one again
     succeeds), which grows with every grace period. The local stack's housekeeping forgets them (those of a queue
