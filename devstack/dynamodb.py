@@ -95,7 +95,7 @@ class EmbeddedDynamoDB:
         names = {"#ttl": TABLE.ttl_attribute}
         # TTL only reads a Number attribute (the type check first: moto cannot compare a string with a number).
         expired = "attribute_type(#ttl, :number) AND #ttl < :now"
-        values = {":now": cutoff, ":number": "N"}
+        values: dict[str, Any] = {":now": cutoff, ":number": "N"}
         keys = (TABLE.partition_key, TABLE.sort_key)
         scan: dict[str, Any] = {
             "FilterExpression": expired,
