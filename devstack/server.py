@@ -158,10 +158,12 @@ class LocalStack:
             time.sleep(0.01)
 
     def wait_invocations(self, timeout: float = 10) -> None:
-        """Wait until no invocation is in flight and nothing the gateway started (a reply, a close) is unfinished:
-        whatever a handler posted has then reached its socket, so a ping sent after this is answered after it."""
+        """Wait until no invocation is in flight, nothing the gateway started (a reply, a close) is unfinished and
+        every socket the server closed has had its $disconnect: whatever a handler posted has then reached its
+        socket, so a ping sent after this is answered after it. (A socket the client closes counts once the
+        gateway has seen the close.)"""
         deadline = time.monotonic() + timeout
-        while self.invoker.running or self._on_loop(lambda: bool(self.gateway.tasks)):
+        while self.invoker.running or self._on_loop(lambda: self.gateway.settling):
             if time.monotonic() > deadline:
                 raise TimeoutError("invocations are still running")
             time.sleep(0.01)
