@@ -85,7 +85,9 @@ def test_a_join_into_a_room_of_seven_posts_seven_announcements(quick_results: di
     fanout = quick_results["aws_ops"]["fanout"]
 
     assert fanout["posts"] == 7
-    assert 1 <= fanout["max_in_flight"] <= 7
+    # How many overlapped on this machine is a measurement, not a claim: one post may finish before the next
+    # starts. That the posts are concurrent is shown deterministically by tests/handlers/test_fanout.py.
+    assert 1 <= fanout["max_in_flight"] <= fanout["posts"]
 
 
 def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any]) -> None:
@@ -172,7 +174,8 @@ def test_the_flood_is_throttled_and_the_stacks_memory_is_sampled(quick_results: 
     assert flood["rss_samples"] >= 4
     assert 0 < rss["start"] <= rss["peak"]
     assert rss["end"] <= rss["peak"]
-    assert flood["threads_peak"] <= WORKERS + 50  # the handlers' threads and the stack's own few: no more
+    # Each function's own threads at most and the stack's own few: no more.
+    assert flood["threads_peak"] <= len(FUNCTIONS) * WORKERS + 50
 
 
 @pytest.mark.parametrize(
