@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,19 +42,32 @@ it becomes visible; a short local poll keeps that (a long poll would hold the mo
 Invoke = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-def forget_deleted_receipts(region: str, lock: threading.Lock, kept: int = 0) -> int:
-    """moto remembers the receipt handle of every message ever deleted, forever (so that deleting one again
-    succeeds), which grows with every grace period. The local stack's housekeeping forgets them (those of a queue
-    holding more than `kept`) every TTL_SWEEP_SECONDS: a second delete of a message deleted before then gets
-    ReceiptHandleIsInvalid, as a stale receipt handle can in SQS; the event source mapping deletes each receipt
-    once. Returns how many were forgotten."""
-    forgotten = 0
+def housekeep_queues(region: str, lock: threading.Lock, now: float | None = None) -> dict[str, int]:
+    """What SQS does in the background and moto does not, over every queue of the region:
+
+    - drop messages older than their queue's MessageRetentionPeriod (as of `now`, epoch seconds): moto keeps them
+      forever (it only stops delivering them), so a dead-letter queue nobody reads would grow without end;
+    - forget the receipt handles of deleted messages: moto remembers every one, forever (so that deleting one again
+      succeeds). A second delete of a message deleted before the last housekeeping then gets ReceiptHandleIsInvalid,
+      as a stale receipt handle can in SQS; the event source mapping deletes each receipt once.
+
+    How many messages and receipt handles went."""
+    cutoff = time.time() if now is None else now
+    expired = forgotten = 0
     with lock:
         for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
-            if len(queue.deleted_messages) > kept:
-                forgotten += len(queue.deleted_messages)
-                queue.deleted_messages = set()
-    return forgotten
+            retention = int(queue.message_retention_period)  # type: ignore[attr-defined]  # set from its attributes
+            kept: list[Any] = []
+            gone: list[Any] = []
+            for message in queue._messages:
+                (kept if (message.sent_timestamp or 0) / 1000 + retention > cutoff else gone).append(message)
+            for message in gone:
+                queue.pending_messages.discard(message)
+            expired += len(gone)
+            queue._messages = kept
+            forgotten += len(queue.deleted_messages)
+            queue.deleted_messages = set()
+    return {"expired_messages": expired, "receipts": forgotten}
 
 
 def deleted_receipts(region: str, lock: threading.Lock) -> int:

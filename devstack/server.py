@@ -21,7 +21,7 @@ from devstack.dynamodb import TTL_SWEEP_SECONDS, EmbeddedDynamoDB, moto_lock
 from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
-from devstack.queues import EventSourceMapping, create_queue, deleted_receipts, forget_deleted_receipts
+from devstack.queues import EventSourceMapping, create_queue, deleted_receipts, housekeep_queues
 from devstack.runtime import Invoker
 from devstack.throttle import Clock, Throttle, ThrottleSettings
 from devstack.traffic import Traffic
@@ -169,16 +169,14 @@ class LocalStack:
             time.sleep(0.01)
 
     def housekeeping(self, now: float | None = None) -> dict[str, int]:
-        """What AWS does in the background and moto does not: delete the table's expired items (DynamoDB's TTL, as
-        of `now`, epoch seconds) and forget moto's old deleted SQS receipt handles. Runs every
-        `housekeeping_interval` seconds; tests call it with a `now` of their choosing."""
+        """What AWS does in the background and moto does not: delete the table's expired items (DynamoDB's TTL) and
+        the queues' messages past their retention period, as of `now` (epoch seconds), and forget moto's deleted
+        SQS receipt handles. Runs every `housekeeping_interval` seconds; tests call it with a `now` of their
+        choosing."""
         if self._dynamodb is None:
             raise RuntimeError("the local stack is not running")
         region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
-        return {
-            "expired_items": self._dynamodb.delete_expired(now),
-            "receipts": forget_deleted_receipts(region, moto_lock()),
-        }
+        return {"expired_items": self._dynamodb.delete_expired(now), **housekeep_queues(region, moto_lock(), now)}
 
     def footprint(self) -> dict[str, int]:
         """The size of every structure of the stack that grows with sockets or messages, to show each is bounded

@@ -129,3 +129,21 @@ def test_delivery_is_at_least_once(start_local_stack: Callable[..., LocalStack])
 
     counts = [r["attributes"]["ApproximateReceiveCount"] for b in echo_handlers.BATCHES for r in b["Records"]]
     assert counts == ["1", "2"]  # delivered a second time, then deleted
+
+
+def test_housekeeping_drops_messages_past_their_queues_retention(echo_stack: LocalStack) -> None:
+    """moto keeps expired messages forever; SQS deletes them after MessageRetentionPeriod (the dead-letter queue,
+    which nothing in the stack reads, would otherwise grow without end)."""
+    mapping = echo_stack.grace_mapping
+    assert mapping is not None
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=mapping.queue.dead_letter_url, MessageBody="dead")
+    retention = mapping.spec.dead_letter_retention_seconds
+
+    kept = echo_stack.housekeeping(now=time.time() + retention - 60)
+    assert kept["expired_messages"] == 0
+    assert [m["Body"] for m in mapping.dead_letters()] == ["dead"]
+
+    dropped = echo_stack.housekeeping(now=time.time() + retention + 1)
+    assert dropped["expired_messages"] == 1
+    assert mapping.dead_letters() == []
