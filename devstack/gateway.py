@@ -216,7 +216,7 @@ class Gateway:
     @property
     def busy(self) -> bool:
         """Some socket is open, or some invocation (a message, a $disconnect) has not finished."""
-        return bool(self.connections or self._tasks)
+        return bool(self.connections or self._tasks or self._departing)
 
     async def shutdown(self) -> None:
         """Close every socket with 1001 and let in-flight invocations (and the $disconnects, which may wait out a
