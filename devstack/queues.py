@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import sqs_backends
 
+from devstack.runtime import LambdaThrottled
 from signaling.definition import QueueSpec
 
 if TYPE_CHECKING:
@@ -195,6 +196,14 @@ class EventSourceMapping:
     async def _deliver(self, invoke: Invoke, messages: list[dict[str, Any]]) -> None:
         try:
             response = await invoke(self.event(messages))
+        except LambdaThrottled:
+            # The function's concurrency is in use: the batch goes back to the queue, visible again after the
+            # visibility timeout, its receive count raised. (Lambda may first retry a throttled batch within the
+            # visibility timeout, which AWS sizes at six times the function's timeout for that; not emulated.)
+            log.warning(
+                "%s consumer %s throttled; %d messages stay queued", self.spec.key, self.spec.handler, len(messages)
+            )
+            await asyncio.to_thread(self.settle, messages, None, raised=True)
         except Exception:
             log.exception("%s consumer %s failed", self.spec.key, self.spec.handler)
             await asyncio.to_thread(self.settle, messages, None, raised=True)
