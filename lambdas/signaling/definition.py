@@ -304,6 +304,9 @@ UNRESERVED_CONCURRENCY_MINIMUM = 100
 BULKHEAD_HEADROOM = 2
 """A bulkhead holds twice what its route needs at the full stage throttle with the assumed durations: it only
 throttles when the function runs more than twice as slow as assumed while the stage is saturated."""
+BULKHEAD_MINIMUM = 10
+"""No bulkhead holds fewer: at a small stage throttle the arithmetic gives 1 or 2, and a few requests arriving
+together (the stage's burst lets them through at once) would then be throttled by Lambda rather than by the stage."""
 
 
 def reserved_concurrency(
@@ -322,7 +325,8 @@ def reserved_concurrency(
             rate = stage_rate
             if function.bulkhead.fed_by == "connections":
                 rate = min(stage_rate, NEW_CONNECTIONS_PER_SECOND)
-            reserved[key] = max(1, math.ceil(rate * function.bulkhead.seconds * BULKHEAD_HEADROOM))
+            needed = math.ceil(rate * function.bulkhead.seconds * BULKHEAD_HEADROOM)
+            reserved[key] = max(BULKHEAD_MINIMUM, needed)
     return reserved
 
 

@@ -48,13 +48,22 @@ def test_the_grace_consumer_reserves_at_least_its_mappings_maximum_concurrency(t
     assert _reserved(template)[GRACE_QUEUE.handler] == maximum  # less would throttle the mapping's invocations
 
 
-def test_bulkheads_follow_the_configured_stage_throttle(configured: Template) -> None:
-    # throttleRate 20 (conftest.CONFIGURED): join 20/s x 100 ms x 2 = 4; $connect min(20, 500) x 20 ms x 2 = 1.
+def test_bulkheads_follow_the_configured_stage_throttle(tmp_path_factory: pytest.TempPathFactory) -> None:
+    context = {"throttleRate": "1500", "throttleBurst": "3000"}
+    reserved = _reserved(synthesize(tmp_path_factory.mktemp("cdk-1500"), context).template)
+
+    assert reserved["signaling.handlers.join"] == 300  # 1,500/s x 100 ms x 2
+    assert reserved["signaling.handlers.connect"] == 20  # still new connections' 500/s x 20 ms x 2
+    assert reserved["signaling.handlers.disconnect"] is None
+    assert sum(r for r in reserved.values() if r) == 720  # 280 of 1,000 left unreserved
+
+
+def test_a_small_stage_throttle_still_gets_bulkheads_of_ten(configured: Template) -> None:
+    # throttleRate 20 (conftest.CONFIGURED): join 20/s x 100 ms x 2 = 4, $connect 1: both raised to the minimum.
     reserved = _reserved(configured)
 
-    assert reserved["signaling.handlers.join"] == 4
-    assert reserved["signaling.handlers.connect"] == 1
-    assert reserved["signaling.handlers.disconnect"] is None
+    assert reserved["signaling.handlers.join"] == 10
+    assert reserved["signaling.handlers.connect"] == 10
 
 
 def test_reserved_concurrency_can_be_switched_off(tmp_path_factory: pytest.TempPathFactory) -> None:
