@@ -116,7 +116,8 @@ class Invoker:
         self._on_done = on_done
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._handlers: dict[str, Handler] = {}
-        self._lock = threading.Lock()  # the handler cache and the pools; held during a first import
+        self._lock = threading.Lock()  # the handler cache; held during a first import
+        self._pools_lock = threading.Lock()  # the pools; taken on the event loop, so never held long
         self._counter = threading.Lock()  # the concurrency counts; taken on the event loop, so never held long
         self._running: dict[str, int] = {}
         """Invocations in flight by function key (entries of functions with none are dropped)."""
@@ -146,7 +147,7 @@ class Invoker:
         return self.reserved.get(key, self.unreserved)
 
     def _pool(self, key: str) -> ThreadPoolExecutor:
-        with self._lock:
+        with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
                 workers = min(self.workers, self.limit(key))
@@ -228,7 +229,7 @@ class Invoker:
     def shutdown(self) -> None:
         """Wait for running invocations: they may still be talking to the embedded DynamoDB, which must outlive
         them (once the mock stops, a late boto3 call would head for the real AWS endpoint)."""
-        with self._lock:
+        with self._pools_lock:
             pools = list(self._pools.values())
             self._pools.clear()
         for pool in pools:
