@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.config import default_user_config
+from moto.core.model_instances import model_data
 from moto.core.models import botocore_stubber
 
 from signaling.definition import TABLE
@@ -54,6 +55,31 @@ def _serialize(process_request: Any, passthrough_url: str) -> Any:
     return serialized
 
 
+class _Untracked(list[Any]):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+def stop_tracking_moto_instances() -> None:
+    """moto appends every model object it ever creates to its class's `instances_tracked`, for its server's
+    dashboard, and never lets go. A DynamoDB transaction deep-copies the whole table first (to roll back), so every
+    transaction added a copy of every item: 1.8 GB after a few hundred sockets. Nothing here reads those lists, so
+    every moto model class (those imported so far) gets one that keeps nothing."""
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            if not isinstance(getattr(model, "instances_tracked", None), _Untracked):
+                model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+
+
+def tracked_moto_instances() -> int:
+    """moto model objects held for its dashboard (0 once stop_tracking_moto_instances ran)."""
+    return sum(
+        len(getattr(model, "instances_tracked", ())) for models in model_data.values() for model in models.values()
+    )
+
+
 class EmbeddedDynamoDB:
     """moto's mock_aws, active process-wide from start() to stop(), with the table created."""
 
@@ -78,6 +104,7 @@ class EmbeddedDynamoDB:
             TableName=self.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},
         )
+        stop_tracking_moto_instances()
 
     def table(self) -> Table:
         return boto3.resource("dynamodb", region_name=self.region).Table(self.table_name)

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import boto3
 from aiohttp import web
 
-from devstack.dynamodb import TTL_SWEEP_SECONDS, EmbeddedDynamoDB, moto_lock
+from devstack.dynamodb import (
+    TTL_SWEEP_SECONDS,
+    EmbeddedDynamoDB,
+    moto_lock,
+    stop_tracking_moto_instances,
+    tracked_moto_instances,
+)
 from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
@@ -176,6 +182,7 @@ class LocalStack:
         if self._dynamodb is None:
             raise RuntimeError("the local stack is not running")
         region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
+        stop_tracking_moto_instances()  # any moto model class imported since
         return {"expired_items": self._dynamodb.delete_expired(now), **housekeep_queues(region, moto_lock(), now)}
 
     def footprint(self) -> dict[str, int]:
@@ -195,6 +202,7 @@ class LocalStack:
             "queued_messages": mapping.pending() if mapping is not None else 0,
             "batches_in_flight": mapping.in_flight if mapping is not None else 0,
             "deleted_receipts": deleted_receipts(region, moto_lock()),
+            "moto_instances": tracked_moto_instances(),
         }
 
     def _all_items(self) -> list[dict[str, Any]]:
@@ -251,6 +259,7 @@ class LocalStack:
         region = self._environment.get("AWS_DEFAULT_REGION")
         sqs = boto3.client("sqs", region_name=region)
         queue = create_queue(sqs, self._grace_queue, f"{self._environment.get('TABLE_NAME')}-{self._grace_queue.key}")
+        stop_tracking_moto_instances()  # SQS's model classes, imported by now
         self._environment.set("GRACE_QUEUE_URL", queue.url)
         self.grace_mapping = EventSourceMapping(self._grace_queue, sqs, queue, region, redeliver=self._redeliver)
         self.invoker.warm([*self.gateway.routes.values(), self._grace_queue])

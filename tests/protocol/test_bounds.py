@@ -70,4 +70,5 @@ def test_many_sockets_opening_and_closing_leave_every_structure_as_it_was(stack:
         "queued_messages": 0,
         "batches_in_flight": 0,
         "deleted_receipts": 0,
+        "moto_instances": 0,  # moto keeps every model object it creates unless told not to
     }
