@@ -36,8 +36,11 @@ format: $(VENV)/.test
 synth: $(VENV)/.infra node_modules/.bin/cdk
 	CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true npx cdk synth --quiet --no-notices
 
+# The functions' reserved concurrency needs the account's real Lambda concurrency (infra/account.py reads it; if it
+# cannot, synthesis reserves nothing and says so).
 deploy: $(VENV)/.infra node_modules/.bin/cdk
-	npx cdk deploy --require-approval broadening $(CDK_ARGS)
+	available="$$($(PY) -m infra.account)"; \
+	npx cdk deploy --require-approval broadening $${available:+-c accountConcurrency=$$available} $(CDK_ARGS)
 
 destroy: $(VENV)/.infra node_modules/.bin/cdk
 	npx cdk destroy $(CDK_ARGS)

@@ -19,12 +19,13 @@ from constructs import Node
 
 from signaling.definition import (
     ACCOUNT_THROTTLE,
-    LAMBDA_CONCURRENCY,
     MAX_SIGNAL_BYTES,
     STAGE_THROTTLE,
     UNRESERVED_CONCURRENCY_MINIMUM,
     reserved_concurrency,
 )
+
+RESERVATION_MODES = ("auto", "true", "false")
 
 # CloudWatch Logs accepts only these retention periods.
 _RETENTION = {
@@ -82,12 +83,14 @@ class Config:
     throttle_rate: int = field(default=STAGE_THROTTLE.rate, metadata={"context": "throttleRate"})
     """Steady-state requests per second for the whole stage (every socket together); the local stack's default too."""
     throttle_burst: int = field(default=STAGE_THROTTLE.burst, metadata={"context": "throttleBurst"})
-    reserved_concurrency: bool = field(default=True, metadata={"context": "reservedConcurrency"})
-    """Give each function its bulkhead (signaling.definition.reserved_concurrency, sized from throttleRate); false
-    for an account whose Lambda quota cannot hold them (new accounts may have far less than 1,000)."""
-    account_concurrency: int = field(default=LAMBDA_CONCURRENCY, metadata={"context": "accountConcurrency"})
-    """The account's Lambda concurrency quota in the region (`aws lambda get-account-settings`): the reservations
-    must leave 100 of it unreserved, checked here rather than by a failed stack update."""
+    reserved_concurrency: str = field(default="auto", metadata={"context": "reservedConcurrency"})
+    """Each function's bulkhead (signaling.definition.reserved_concurrency, sized from throttleRate). "auto": only
+    when accountConcurrency is known and holds them with 100 left unreserved (otherwise none, with a synth
+    warning); "true": always (synthesis fails if accountConcurrency is known and cannot hold them); "false": never."""
+    account_concurrency: int | None = field(default=None, metadata={"context": "accountConcurrency"})
+    """The Lambda concurrency this stack may reserve from: the account's unreserved concurrency in the region plus
+    what this stack's functions already reserve. `make deploy` reads it from the account (infra/account.py); a
+    guess here could make a deploy fail, so there is no default."""
     log_retention_days: int = field(default=30, metadata={"context": "logRetentionDays"})
     log_level: str = field(default="INFO", metadata={"context": "logLevel"})
     memory_size: int = field(default=256, metadata={"context": "memorySize"})
@@ -119,14 +122,10 @@ class Config:
         if self.throttle_rate > ACCOUNT_THROTTLE.rate:
             # API Gateway refuses stage limits above the account's; raise the account quota first.
             raise ConfigError(f"throttleRate cannot exceed the account throttle quota ({ACCOUNT_THROTTLE.rate}/s)")
-        unreserved = self.account_concurrency - self.reserved_total
-        if self.reserved_concurrency and unreserved < UNRESERVED_CONCURRENCY_MINIMUM:
-            raise ConfigError(
-                f"the functions' reserved concurrency ({self.reserved_total} at throttleRate {self.throttle_rate}) "
-                f"must leave {UNRESERVED_CONCURRENCY_MINIMUM} of accountConcurrency ({self.account_concurrency}) "
-                "unreserved: raise the account's Lambda quota and accountConcurrency, lower throttleRate, or deploy "
-                "with reservedConcurrency=false"
-            )
+        if self.reserved_concurrency not in RESERVATION_MODES:
+            raise ConfigError(f"reservedConcurrency must be one of {', '.join(RESERVATION_MODES)}")
+        if self.reserved_concurrency == "true" and not self._reservations_fit():
+            raise ConfigError(self._reservations_do_not_fit())
         if self.max_signal_bytes is not None and self.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends each message as one frame; API Gateway closes the socket on a frame over 32 KB.
             raise ConfigError(
@@ -161,12 +160,39 @@ class Config:
 
     @property
     def reserved(self) -> dict[str, int]:
-        """Reserved concurrency by function key ({} with reservedConcurrency=false)."""
-        return reserved_concurrency(self.throttle_rate) if self.reserved_concurrency else {}
+        """Reserved concurrency by function key ({} when none is reserved: see reservation_warning)."""
+        if self.reserved_concurrency == "true" or (
+            self.reserved_concurrency == "auto" and self.account_concurrency is not None and self._reservations_fit()
+        ):
+            return reserved_concurrency(self.throttle_rate)
+        return {}
 
     @property
     def reserved_total(self) -> int:
         return sum(reserved_concurrency(self.throttle_rate).values())
+
+    @property
+    def reservation_warning(self) -> str | None:
+        """Why "auto" reserved nothing, for a synth warning; None when it reserved or was told not to."""
+        if self.reserved_concurrency != "auto" or self.reserved:
+            return None
+        if self.account_concurrency is None:
+            return (
+                "no reserved concurrency (bulkheads): the account's Lambda concurrency is unknown. `make deploy` "
+                "reads it; with the CDK CLI alone pass -c accountConcurrency=N (docs/deploy.md, Capacity)"
+            )
+        return self._reservations_do_not_fit() + "; deploying without bulkheads"
+
+    def _reservations_fit(self) -> bool:
+        available = self.account_concurrency
+        return available is None or available - self.reserved_total >= UNRESERVED_CONCURRENCY_MINIMUM
+
+    def _reservations_do_not_fit(self) -> str:
+        return (
+            f"the functions' reserved concurrency ({self.reserved_total} at throttleRate {self.throttle_rate}) "
+            f"must leave {UNRESERVED_CONCURRENCY_MINIMUM} of accountConcurrency ({self.account_concurrency}) "
+            "unreserved: raise the account's Lambda quota, lower throttleRate, or set reservedConcurrency=false"
+        )
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -208,6 +234,10 @@ def _int(raw: Any) -> int:
     if value <= 0:
         raise ValueError(f"expected a positive integer, got {value}")
     return value
+
+
+def _reservation_mode(raw: Any) -> str:
+    return str(_bool(raw)).lower() if str(raw).strip().lower() != "auto" else "auto"
 
 
 def _bool(raw: Any) -> bool:
@@ -263,7 +293,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_signal_bytes": _int,
     "throttle_rate": _int,
     "throttle_burst": _int,
-    "reserved_concurrency": _bool,
+    "reserved_concurrency": _reservation_mode,
     "account_concurrency": _int,
     "log_retention_days": _int,
     "log_level": _log_level,
