@@ -7,6 +7,7 @@ import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
 import { Peer } from "./peer.js";
 import { SignalingClient } from "./signaling.js";
 import { sampleQuality } from "./stats.js";
+import { sizeLimitText, Transfers } from "./transfers.js";
 import * as ui from "./ui.js";
 
 const STATS_INTERVAL_MS = 2000;
@@ -62,6 +63,8 @@ export class Call {
     this.ended = false;
     this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
     this.abort = new AbortController();
+    this.transfers = new Transfers({ createURL: (b) => URL.createObjectURL(b), revokeURL: (u) => URL.revokeObjectURL(u) });
+    /** @type {Map<string, any>} file id -> ui.FileCard */ this.fileCards = new Map();
     this.inviteUrl = `${location.origin}${location.pathname}?room=${encodeURIComponent(this.room)}`;
   }
 
@@ -102,6 +105,9 @@ export class Call {
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
+    this.transfers.clear(); // received files leave memory with the call (their links stop working)
+    this.fileCards.clear();
+    $("chat-log").replaceChildren();
     $("local-video").srcObject = null;
     $("call").hidden = true;
     $("call").classList.remove("sidebar-open");
@@ -472,7 +478,7 @@ export class Call {
   #emptyChatHint() {
     const hint = document.createElement("li");
     hint.className = "chat-empty";
-    hint.textContent = "Messages and files you send go to everyone in the call.";
+    hint.textContent = `Messages and files you send go to everyone in the call. ${sizeLimitText(ui.formatBytes)}`;
     $("chat-log").append(hint);
   }
 
@@ -490,10 +496,14 @@ export class Call {
         continue;
       }
       const { bytes, meta } = await prepareFile(file);
+      if (this.ended) return;
       const card = new ui.FileCard(meta, "out");
-      this.outgoingCards ??= new Map();
-      this.outgoingCards.set(meta.id, card);
-      for (const [peerId, entry] of recipients) card.addRow(peerId, `To ${entry.name || "Guest"}`);
+      this.fileCards.set(meta.id, card);
+      this.transfers.open(meta, recipients.map(([peerId]) => peerId));
+      for (const [peerId, entry] of recipients) {
+        card.addRow(peerId, `To ${entry.name || "Guest"}`);
+        card.addCancel(peerId, () => entry.files.cancel(meta.id));
+      }
       ui.appendChat(card.element, { mine: true });
       for (const [, entry] of recipients) entry.files.send(bytes, meta);
     }
@@ -501,30 +511,32 @@ export class Call {
 
   #fileHandlers(entry) {
     const peerId = entry.peer.peerId;
-    const incoming = new Map();
+    const t = this.transfers;
+    const show = (id, key, view) => this.fileCards.get(id)?.render(key, view);
+    const keyFor = (direction) => (direction === "in" ? "in" : peerId);
     return {
       onOffer: (meta) => {
         const card = new ui.FileCard(meta, "in");
         card.addRow("in", `From ${entry.name || "Guest"}`);
-        incoming.set(meta.id, card);
+        card.addCancel("in", () => entry.files?.cancel(meta.id));
+        this.fileCards.set(meta.id, card);
+        t.open(meta, ["in"]);
         ui.appendChat(card.element, { who: entry.name });
         this.#bumpUnread();
       },
-      onProgress: (id, done, direction) => {
-        const card = direction === "in" ? incoming.get(id) : this.outgoingCards?.get(id);
-        card?.progress(direction === "in" ? "in" : peerId, done);
-        if (direction === "out" && card && done >= card.meta.size) card.finish(peerId, "sent, waiting for check…", null);
+      onRefused: (meta) => {
+        const name = typeof meta.name === "string" ? meta.name.slice(0, 200) : "a file";
+        ui.systemLine(`${entry.name || "Someone"} tried to send ${name} while another file from them was still arriving; it was refused (ask them to send it again).`);
       },
+      onProgress: (id, done, direction) => show(id, keyFor(direction), t.progress(id, keyFor(direction), done, direction)),
       onReceived: (meta, { blob, ok }) => {
-        const card = incoming.get(meta.id);
-        if (!card) return;
-        card.finish("in", ok ? "received · SHA-256 verified" : "failed: the file arrived damaged (SHA-256 mismatch)", ok);
-        if (ok) card.addDownload(blob);
+        const view = t.received(meta.id, ok);
+        if (!view) return; // cancelled meanwhile
+        show(meta.id, "in", view);
+        if (ok) this.fileCards.get(meta.id)?.addDownload(t.download(blob));
       },
-      onAck: (id, ok) => this.outgoingCards?.get(id)?.finish(peerId, ok ? "delivered · SHA-256 verified" : "failed: integrity check failed", ok),
-      onFailed: (id, reason) => {
-        (incoming.get(id) ?? this.outgoingCards?.get(id))?.finish(incoming.has(id) ? "in" : peerId, `failed: ${reason}`, false);
-      },
+      onAck: (id, ok) => show(id, peerId, t.acked(id, peerId, ok)),
+      onFailed: (id, reason, direction) => show(id, keyFor(direction), t.failed(id, keyFor(direction), reason, direction)),
     };
   }
 
