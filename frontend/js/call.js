@@ -1,7 +1,7 @@
 // One call: the signaling session, a Peer per remote participant (full mesh), local media controls, chat, files,
 // connection quality, and what the screen says about all of it.
 
-import { ChatChannel, chatMessage } from "./chat.js";
+import { ChatChannel, chatMessage, MAX_CHAT_CHARS, readMessage } from "./chat.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
 import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
 import { Peer } from "./peer.js";
@@ -442,18 +442,16 @@ export class Call {
     for (const entry of this.peers.values()) entry.chat?.send(message);
   }
 
-  #onChatMessage(entry, message) {
-    if (message.type === "chat" && typeof message.text === "string") {
-      ui.appendChat(ui.bubble(message.text), { who: entry.name, at: Date.now() });
+  #onChatMessage(entry, raw) {
+    const message = readMessage(raw);
+    if (message?.type === "chat") {
+      const text = message.cut ? `${message.text}… (cut: longer than ${MAX_CHAT_CHARS} characters)` : message.text;
+      ui.appendChat(ui.bubble(text), { who: entry.name, at: Date.now() });
       this.#bumpUnread();
-    } else if (message.type === "state") {
-      entry.remote = {
-        audio: message.audio !== false,
-        video: message.video !== false,
-        screen: message.screen === true,
-      };
-      if (typeof message.name === "string" && message.name && message.name !== entry.name) {
-        entry.name = message.name.slice(0, 64);
+    } else if (message?.type === "state") {
+      entry.remote = { audio: message.audio, video: message.video, screen: message.screen };
+      if (message.name && message.name !== entry.name) {
+        entry.name = message.name;
         entry.tile.setName(entry.name);
       }
       this.#renderRemoteVideo(entry);

@@ -61,3 +61,60 @@ export class FakeChannel extends EventTarget {
 export async function settle(rounds = 20) {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * A browser WebSocket, driven by the test: `accept()` opens it, `reply(obj)` delivers a frame, `drop()` closes it
+ * from the far side. `FakeWebSocket.all` lists every socket made, newest last.
+ */
+export class FakeWebSocket extends EventTarget {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  /** @type {FakeWebSocket[]} */ static all = [];
+
+  constructor(url) {
+    super();
+    this.url = url;
+    this.readyState = FakeWebSocket.CONNECTING;
+    /** @type {object[]} */ this.sent = [];
+    this.closedWith = null;
+    FakeWebSocket.all.push(this);
+  }
+
+  static get last() {
+    return FakeWebSocket.all.at(-1);
+  }
+
+  send(text) {
+    if (this.readyState !== FakeWebSocket.OPEN) throw new Error("InvalidStateError");
+    this.sent.push(JSON.parse(text));
+  }
+
+  close(code, reason) {
+    if (this.readyState >= FakeWebSocket.CLOSING) return;
+    this.readyState = FakeWebSocket.CLOSED;
+    this.closedWith = { code, reason };
+  }
+
+  accept() {
+    this.readyState = FakeWebSocket.OPEN;
+    this.dispatchEvent(new Event("open"));
+  }
+
+  reply(message) {
+    const event = new Event("message");
+    event.data = typeof message === "string" ? message : JSON.stringify(message);
+    this.dispatchEvent(event);
+  }
+
+  drop() {
+    this.readyState = FakeWebSocket.CLOSED;
+    this.dispatchEvent(new Event("close"));
+  }
+
+  /** Actions sent, in order. */
+  actions() {
+    return this.sent.map((m) => m.action);
+  }
+}
