@@ -522,9 +522,14 @@ export class Call {
         ui.appendChat(card.element, { who: entry.name });
         this.#bumpUnread();
       },
-      onRefused: (meta) => {
-        const name = typeof meta.name === "string" ? meta.name.slice(0, 200) : "a file";
-        ui.systemLine(`${entry.name || "Someone"} tried to send ${name} while another file from them was still arriving; it was refused (ask them to send it again).`);
+      onRefused: (meta, reason) => {
+        const who = entry.name || "Someone";
+        const name = typeof meta.name === "string" && meta.name ? meta.name.slice(0, 200) : "a file";
+        ui.systemLine(
+          reason === "busy"
+            ? `${who} tried to send ${name} while another file from them was still arriving; it was refused (ask them to send it again).`
+            : `${who} tried to send ${name}, which could not be accepted (over ${ui.formatBytes(MAX_FILE_BYTES)}, or malformed); it was refused.`,
+        );
       },
       onProgress: (id, done, direction) => show(id, keyFor(direction), t.progress(id, keyFor(direction), done, direction)),
       onReceived: (meta, { blob, ok }) => {

@@ -9,7 +9,8 @@
 // The sender keeps at most HIGH_WATER bytes queued and waits for `bufferedamountlow` (backpressure). A `file-cancel`
 // from the receiver stops the sender at once (no further chunks, no `file-end`); one from the sender drops what was
 // received. A `file-start` while another file from the same peer is still arriving is refused with
-// `file-cancel` reason "busy" (the first one carries on). The received Blob is always application/octet-stream: the
+// `file-cancel` reason "busy" (the first one carries on); one it cannot accept (fileStartProblem: over MAX_FILE_BYTES,
+// bad fields), or more bytes than announced, with reason "invalid". The received Blob is always application/octet-stream: the
 // sender's MIME type is only shown, never trusted (a text/html file must not render in the app's origin).
 
 export const CHUNK_SIZE = 16 * 1024;
@@ -56,7 +57,8 @@ export async function prepareFile(file) {
  * - onReceived(meta, {blob, ok}): arrived and checked
  * - onAck(id, ok): the peer reports its check for a file we sent
  * - onFailed(id, reason, direction): the transfer stopped; reason is one of FAILURE (below), direction "in"|"out"
- * - onRefused(meta): a second file-start arrived while a file was still arriving; it was refused
+ * - onRefused(meta, reason): a file-start was refused: "busy" (another file from this peer is still arriving) or
+ *   FAILURE.invalid (fileStartProblem, e.g. over MAX_FILE_BYTES)
  */
 export const FAILURE = Object.freeze({
   closed: "closed", // the connection closed
@@ -64,7 +66,21 @@ export const FAILURE = Object.freeze({
   cancelledByReceiver: "cancelled-by-receiver",
   cancelledByMe: "cancelled-by-me",
   busy: "busy", // the receiver refused it: another file from us was still arriving there
+  invalid: "invalid", // a file-start the receiver cannot accept, or more bytes than its size
 });
+
+/**
+ * Why a `file-start` cannot be accepted, or null if it can: the fields a receiver relies on, and the size limit.
+ * @param {any} meta
+ * @returns {string|null}
+ */
+export function fileStartProblem(meta) {
+  if (typeof meta.name !== "string" || meta.name.length === 0 || meta.name.length > 1024) return "name";
+  if (!Number.isSafeInteger(meta.size) || meta.size < 0) return "size";
+  if (meta.size > MAX_FILE_BYTES) return "too large";
+  if (typeof meta.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(meta.sha256)) return "sha256";
+  return null;
+}
 
 class Cancelled extends Error {}
 
@@ -196,6 +212,14 @@ export class FileChannel {
   #onMessage(data) {
     if (typeof data !== "string") {
       if (!this.incoming) return;
+      if (this.incoming.received + data.byteLength > this.incoming.meta.size) {
+        // More than announced: stop holding it in memory and say so on both sides.
+        const { id } = this.incoming.meta;
+        this.incoming = null;
+        this.#tell({ type: "file-cancel", id, reason: FAILURE.invalid });
+        this.handlers.onFailed?.(id, FAILURE.invalid, "in");
+        return;
+      }
       this.incoming.chunks.push(data);
       this.incoming.received += data.byteLength;
       this.handlers.onProgress?.(this.incoming.meta.id, this.incoming.received, "in");
@@ -212,7 +236,12 @@ export class FileChannel {
       if (this.incoming) {
         // One file at a time per channel: keep the first, refuse this one, and say so on both sides.
         this.#tell({ type: "file-cancel", id: message.id, reason: "busy" });
-        this.handlers.onRefused?.(message);
+        this.handlers.onRefused?.(message, FAILURE.busy);
+        return;
+      }
+      if (fileStartProblem(message)) {
+        this.#tell({ type: "file-cancel", id: message.id, reason: FAILURE.invalid });
+        this.handlers.onRefused?.(message, FAILURE.invalid);
         return;
       }
       this.incoming = { meta: message, chunks: [], received: 0 };
@@ -228,7 +257,8 @@ export class FileChannel {
         this.incoming = null;
         this.handlers.onFailed?.(message.id, FAILURE.cancelledBySender, "in");
       } else if (this.outgoing.has(message.id) && !this.stopped.has(message.id)) {
-        const reason = message.reason === "busy" ? FAILURE.busy : FAILURE.cancelledByReceiver;
+        const refusals = { [FAILURE.busy]: FAILURE.busy, [FAILURE.invalid]: FAILURE.invalid };
+        const reason = refusals[message.reason] ?? FAILURE.cancelledByReceiver;
         this.stopped.set(message.id, reason);
         this.wakers.get(message.id)?.(); // a send waiting for the buffer to drain stops now
         this.#finishOutgoing(message.id, reason);

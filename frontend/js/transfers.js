@@ -15,12 +15,14 @@ export const FAILURE_TEXT = Object.freeze({
     [FAILURE.closed]: "failed: the connection closed",
     [FAILURE.cancelledBySender]: "cancelled by the sender",
     [FAILURE.cancelledByMe]: "cancelled by you",
+    [FAILURE.invalid]: "failed: the sender sent more bytes than the file has",
   },
   out: {
     [FAILURE.closed]: "failed: the connection closed",
     [FAILURE.cancelledByReceiver]: "cancelled by the recipient",
     [FAILURE.cancelledByMe]: "cancelled by you",
     [FAILURE.busy]: "refused: they are still receiving another file from you",
+    [FAILURE.invalid]: "refused by the recipient (too large or malformed)",
   },
 });
 

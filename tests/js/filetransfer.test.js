@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 
-import { CHUNK_SIZE, FAILURE, FileChannel, NEUTRAL_TYPE, prepareFile, sha256Hex } from "../../frontend/js/filetransfer.js";
+import {
+  CHUNK_SIZE,
+  FAILURE,
+  FileChannel,
+  fileStartProblem,
+  MAX_FILE_BYTES,
+  NEUTRAL_TYPE,
+  prepareFile,
+  sha256Hex,
+} from "../../frontend/js/filetransfer.js";
 import { FakeChannel, settle } from "./fakes.js";
 
 /** Records every handler call as [name, ...args]; `when(name)` resolves once such a call was made. */
@@ -211,4 +220,39 @@ test("junk on the channel is ignored", async () => {
   await settle();
   assert.deepEqual(receiver.calls, []);
   assert.deepEqual(b.sent, []);
+});
+
+test("a file-start that cannot be accepted is refused as invalid, without a card", async () => {
+  const { b, receiver } = endpoints();
+  const good = (await file(new Uint8Array(3))).meta;
+  const bad = [
+    { ...good, id: "big", size: MAX_FILE_BYTES + 1 },
+    { ...good, id: "neg", size: -1 },
+    { ...good, id: "frac", size: 1.5 },
+    { ...good, id: "hash", sha256: "zz" },
+    { ...good, id: "name", name: 42 },
+  ];
+  for (const meta of bad) assert.ok(fileStartProblem(meta), meta.id);
+  assert.equal(fileStartProblem(good), null);
+  for (const meta of bad) b.receive(JSON.stringify(meta));
+  assert.deepEqual(b.texts().map((m) => [m.id, m.reason]), bad.map((m) => [m.id, FAILURE.invalid]));
+  assert.deepEqual(receiver.named("onRefused").map(([, m, why]) => [m.id, why]), bad.map((m) => [m.id, FAILURE.invalid]));
+  assert.equal(receiver.named("onOffer").length, 0);
+});
+
+test("more bytes than announced stop the receive and are reported on both sides", async () => {
+  const { a, b, out, sender, receiver } = endpoints();
+  const { bytes, meta } = await file(new Uint8Array(100));
+  const sending = out.send(bytes, meta);
+  await sending;
+  b.receive(a.sent[0]);
+  b.receive(new ArrayBuffer(60));
+  b.receive(new ArrayBuffer(60)); // 120 > 100
+  assert.deepEqual(receiver.named("onFailed"), [["onFailed", meta.id, FAILURE.invalid, "in"]]);
+  assert.deepEqual(b.texts(), [{ type: "file-cancel", id: meta.id, reason: FAILURE.invalid }]);
+  b.receive(a.sent.at(-1)); // its file-end: nothing left to check
+  await settle();
+  assert.equal(receiver.named("onReceived").length, 0);
+  b.deliverTo(a);
+  assert.deepEqual(sender.named("onFailed"), [["onFailed", meta.id, FAILURE.invalid, "out"]]);
 });
