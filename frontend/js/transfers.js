@@ -135,11 +135,6 @@ export class Transfers {
     return url;
   }
 
-  /** Releases one file's URL (its card went away). */
-  release(url) {
-    if (this.objectUrls.delete(url)) this.urls.revokeURL(url);
-  }
-
   /** The call ended: revoke every URL and forget every row. */
   clear() {
     for (const url of this.objectUrls) this.urls.revokeURL(url);
