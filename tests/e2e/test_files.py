@@ -81,7 +81,9 @@ def test_the_receiver_cancels_and_the_sender_stops_at_once(new_page: NewPage, tm
     )
     expect(ada.get_by_test_id("file-status")).to_have_attribute("data-ok", "false")
     # And Ada stopped sending: far fewer bytes went than the file has, no Cancel button is left on either side
-    assert sent_bytes(ada) < BIG // 2
+    stopped_at = sent_bytes(ada)
+    print(f"the sender stopped after {stopped_at:,} of {BIG:,} bytes")
+    assert stopped_at < BIG // 2
     expect(ada.get_by_test_id("file-cancel")).to_have_count(0)
     expect(grace.get_by_test_id("file-cancel")).to_have_count(0)
     expect(grace.get_by_test_id("file-download")).to_have_count(0)
