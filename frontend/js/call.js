@@ -510,15 +510,20 @@ export class Call {
   #fileHandlers(entry) {
     const peerId = entry.peer.peerId;
     const t = this.transfers;
-    const show = (id, key, view) => this.fileCards.get(id)?.render(key, view);
-    const keyFor = (direction) => (direction === "in" ? "in" : peerId);
+    // Our own files are known by their id; a peer's by peerId/id, so no peer can reach another's card or ours.
+    const fileKey = (id, direction) => (direction === "in" ? `${peerId}/${id}` : id);
+    const rowKey = (direction) => (direction === "in" ? "in" : peerId);
+    const update = (id, direction, change) => {
+      const key = fileKey(id, direction);
+      this.fileCards.get(key)?.render(rowKey(direction), change(key, rowKey(direction)));
+    };
     return {
       onOffer: (meta) => {
         const card = new ui.FileCard(meta, "in");
         card.addRow("in", `From ${entry.name || "Guest"}`);
         card.addCancel("in", () => entry.files?.cancel(meta.id));
-        this.fileCards.set(meta.id, card);
-        t.open(meta, ["in"]);
+        this.fileCards.set(fileKey(meta.id, "in"), card);
+        t.open({ ...meta, id: fileKey(meta.id, "in") }, ["in"]);
         ui.appendChat(card.element, { who: entry.name });
         this.#bumpUnread();
       },
@@ -531,15 +536,16 @@ export class Call {
             : `${who} tried to send ${name}, which could not be accepted (over ${ui.formatBytes(MAX_FILE_BYTES)}, or malformed); it was refused.`,
         );
       },
-      onProgress: (id, done, direction) => show(id, keyFor(direction), t.progress(id, keyFor(direction), done, direction)),
+      onProgress: (id, done, direction) => update(id, direction, (key, row) => t.progress(key, row, done, direction)),
       onReceived: (meta, { blob, ok }) => {
-        const view = t.received(meta.id, ok);
+        const key = fileKey(meta.id, "in");
+        const view = t.received(key, ok);
         if (!view) return; // cancelled meanwhile
-        show(meta.id, "in", view);
-        if (ok) this.fileCards.get(meta.id)?.addDownload(t.download(blob));
+        this.fileCards.get(key)?.render("in", view);
+        if (ok) this.fileCards.get(key)?.addDownload(t.download(blob));
       },
-      onAck: (id, ok) => show(id, peerId, t.acked(id, peerId, ok)),
-      onFailed: (id, reason, direction) => show(id, keyFor(direction), t.failed(id, keyFor(direction), reason, direction)),
+      onAck: (id, ok) => update(id, "out", (key, row) => t.acked(key, row, ok)),
+      onFailed: (id, reason, direction) => update(id, direction, (key, row) => t.failed(key, row, reason, direction)),
     };
   }
 

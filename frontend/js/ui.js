@@ -311,7 +311,7 @@ export class FileCard {
     button.className = "file-cancel";
     button.textContent = "Cancel";
     button.dataset.testid = "file-cancel";
-    button.setAttribute("aria-label", `Cancel ${row.label.toLowerCase()}: ${this.meta.name}`);
+    button.setAttribute("aria-label", `Cancel ${this.meta.name} (${row.label})`);
     button.addEventListener("click", onCancel, { once: true });
     row.status.after(button);
     row.cancel = button;
