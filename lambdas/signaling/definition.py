@@ -21,6 +21,11 @@ DISCONNECT_GRACE_SECONDS = 10
 once. Nothing waits it out: $disconnect enqueues a message delayed by this much (GRACE_QUEUE), and the seat is freed
 when it is delivered, unless a resume or a `leave` came first."""
 
+FOLLOW_UP_DELAY_SECONDS = 60
+"""How long after a removal starts its follow-up message (signaling.grace.Departure) is delivered: longer than any
+function's timeout (the queue consumer's 30 s is the longest), so the invocation that removed the seat has either
+announced it or is dead by then."""
+
 MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
@@ -80,7 +85,8 @@ class Route(_Calls):
     table_calls: the DynamoDB operations the handler calls (keys of TABLE_CALLS).
     management_calls: the Management API operations the handler calls (keys of MANAGEMENT_CALLS).
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
-    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
+    enqueues_grace: the handler starts grace periods or frees seats (whose announcement it follows through with a
+        queued signaling.grace.Departure), so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
     """
@@ -119,6 +125,7 @@ ROUTES: tuple[Route, ...] = (
         table_calls=_REMOVES_MEMBERS | {"GetItem"},
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
+        enqueues_grace=True,
         route_response=True,
     ),
     # Reads sender and target in one BatchGetItem; frees the target's seat if its socket is gone.
@@ -127,12 +134,14 @@ ROUTES: tuple[Route, ...] = (
         "signaling.handlers.signal",
         table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
         table_calls=_REMOVES_MEMBERS | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
@@ -162,6 +171,8 @@ class QueueSpec(_Calls):
     table_calls: frozenset[str] = _REMOVES_MEMBERS | {"GetItem"}
     """As a Route's: the consumer frees seats (Signaling.grace_over)."""
     management_calls: frozenset[str] = frozenset({"PostToConnection"})
+    enqueues_grace: bool = True
+    """As a Route's: freeing a seat queues its follow-up (signaling.grace.Departure) on GRACE_QUEUE."""
     batch_size: int = 10
     max_concurrency: int = 10
     timeout_seconds: int = 30

@@ -102,6 +102,8 @@ def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, An
     except SignalingError as exc:
         metrics.add_metric(name=f"Error-{exc.code}", unit=MetricUnit.Count, value=1)
         message = error(exc.code, exc.message, action)
+        if exc.retry_after_ms is not None:
+            message["retryAfterMs"] = exc.retry_after_ms
     except Exception:
         logger.exception("unhandled error", extra={"action": action})
         metrics.add_metric(name="Error-internal", unit=MetricUnit.Count, value=1)

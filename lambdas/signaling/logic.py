@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from signaling import wire
-from signaling.definition import CONNECTION_MAX_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
+from signaling.definition import CONNECTION_MAX_SECONDS, FOLLOW_UP_DELAY_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
     BadRequest,
@@ -38,6 +38,10 @@ class GraceTimer(Protocol):
     """Calls Signaling.grace_over(conn) once `delay_seconds` have passed (signaling.grace.GraceQueue in AWS)."""
 
     def start(self, conn: str, delay_seconds: int) -> None: ...
+
+    def follow_up(self, peer_id: str, conn: str, delay_seconds: int) -> bool:
+        """Calls Signaling.departure_over(peer_id, conn) once `delay_seconds` have passed; False if it cannot."""
+        ...
 
 
 def hash_token(token: str) -> str:
@@ -249,22 +253,55 @@ class Signaling:
         call any number of times: the removal is conditional on the seat still being this socket's."""
         self.leave(conn, reason="disconnected")
 
+    def departure_over(self, peer_id: str, conn: str) -> None:
+        """A removal's follow-up (signaling.grace.Departure) is due: if the room was never told (the invocation that
+        removed the seat died first), tell it now. Safe to call any number of times."""
+        pending = self._storage.pending_departure(peer_id)
+        if pending is None or pending.conn != conn:
+            return  # announced, or never committed
+        reason: LeaveReason = pending.reason if pending.reason in ("left", "disconnected") else "gone"  # type: ignore[assignment]
+        self._announce(pending.room, peer_id, conn, reason)
+
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
+        """Free a seat and tell the room. The announcement is followed through: before the removal commits, a
+        follow-up is queued (it outlives this invocation), and the removal records the departure as unannounced in
+        the same transaction; the record goes once the room was told. If this invocation dies in between, the
+        follow-up finds the record and tells the room (departure_over)."""
+        queued = self._grace is not None and self._grace.follow_up(member.peer_id, member.conn, FOLLOW_UP_DELAY_SECONDS)
         removed = self._storage.remove_member(
-            room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn
+            room=room_name,
+            slot=member.slot,
+            peer_id=member.peer_id,
+            conn=member.conn,
+            departure=reason if queued else None,
         )
         if not removed:
             return
+        self._announce(room_name, member.peer_id, member.conn, reason, recorded=queued)
+
+    def _announce(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool = True) -> None:
         room = self._storage.room(room_name)
-        if not room.live:
+        if any(m.peer_id == peer_id for m in room.live):
+            pass  # seated again (the same peerId rejoined with its token): it never left, as far as the room knows
+        elif not room.live:
             self._storage.delete_room(room)
-            return
-        self._deliver(room_name, room.live, peer_left(member.peer_id, reason))
+        else:
+            delivery = self._sender.fan_out([m.conn for m in room.live], dumps(peer_left(peer_id, reason)))
+            self._drop_gone(room_name, room.live, delivery.gone)
+            if delivery.failed:
+                return  # keep the record: the follow-up tells the room again (peer-left twice is harmless)
+        if recorded:
+            self._storage.departure_announced(peer_id, conn)
 
     def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
-        """Post to several members at once; remove the ones whose socket is gone. Returns the reachable ones."""
-        gone = self._sender.send_many([m.conn for m in recipients], dumps(message))
+        """Post to several members at once; remove the ones whose socket is gone. Returns the reachable ones (a
+        member whose post failed otherwise, or did not finish within the budget, stays: nothing is known about it).
+        Never raises for a post: what was committed before the fan-out stays valid whatever the posts do."""
+        delivery = self._sender.fan_out([m.conn for m in recipients], dumps(message))
+        self._drop_gone(room_name, recipients, delivery.gone)
+        return [m for m in recipients if m.conn not in delivery.gone]
+
+    def _drop_gone(self, room_name: str, recipients: list[Member], gone: set[str]) -> None:
         for member in recipients:
             if member.conn in gone:
                 self._remove(room_name, member, "gone")
-        return [m for m in recipients if m.conn not in gone]

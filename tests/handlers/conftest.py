@@ -19,7 +19,7 @@ from moto.sqs.models import sqs_backends
 from devstack.queues import EventSourceMapping, LocalQueue, create_queue
 from devstack.runtime import LambdaContext
 from signaling import consumers, handlers, wiring
-from signaling.definition import GRACE_QUEUE, TABLE
+from signaling.definition import GRACE_QUEUE, ROUTES_BY_KEY, TABLE
 from tests import events
 
 TABLE_NAME = "parley-test"
@@ -27,7 +27,15 @@ GRACE_QUEUE_NAME = "parley-test-grace"
 ORIGIN = "https://app.example.com"
 
 
-CONTEXT = LambdaContext(function_name="parley-test")
+class InvocationContext(LambdaContext):
+    """A Lambda context whose remaining time is a route's whole timeout at every call: the harness's invocations
+    each start afresh (one module-level context counting down would run out in a long test session)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return ROUTES_BY_KEY["join"].timeout_seconds * 1000
+
+
+CONTEXT = InvocationContext(function_name="parley-test")
 API = {key: events.load("message.json")["requestContext"][key] for key in ("domainName", "stage")}
 """Where the events say the API is: the handlers derive the Management API endpoint from it."""
 MANAGEMENT_ENDPOINT = f"https://{API['domainName']}/{API['stage']}"
@@ -84,6 +92,13 @@ class Harness:
 
     def grace_periods(self) -> list[tuple[dict[str, Any], float]]:
         """The grace periods running: each queued message's body and the delay it was sent with, in seconds."""
+        return [(body, delay) for body, delay in self._queued() if "kind" not in body]
+
+    def follow_ups(self) -> list[tuple[dict[str, Any], float]]:
+        """The departures' follow-ups queued (signaling.grace.Departure), with their delays."""
+        return [(body, delay) for body, delay in self._queued() if body.get("kind") == "departure"]
+
+    def _queued(self) -> list[tuple[dict[str, Any], float]]:
         return [
             (json.loads(message.body), (message.delayed_until - message.sent_timestamp) / 1000)
             for message in self._moto_grace_queue()._messages
