@@ -35,6 +35,7 @@ TABLE_CALLS: dict[str, tuple[str, ...]] = {
     "BatchGetItem": ("dynamodb:BatchGetItem",),
     "Query": ("dynamodb:Query",),
     "DeleteItem": ("dynamodb:DeleteItem",),
+    "UpdateItem": ("dynamodb:UpdateItem",),
     # IAM has no action for a transaction itself: each of its items needs the single-item action. Ours put, update
     # and delete (signaling.storage), and never use ConditionCheck.
     "TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
@@ -47,6 +48,10 @@ MANAGEMENT_CALLS: dict[str, str] = {"PostToConnection": "POST", "GetConnection":
 
 _REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem"})
 """The calls of freeing a seat and telling the room (Signaling._remove): every route that can free one makes them."""
+
+_LIMITED = frozenset({"UpdateItem"})
+"""The call of the per-connection limits (signaling.ratelimit), made by every route a client's request reaches a
+table through."""
 
 
 class _Calls:
@@ -122,7 +127,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "join",
         "signaling.handlers.join",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
         enqueues_grace=True,
@@ -132,14 +137,14 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "signal",
         "signaling.handlers.signal",
-        table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
         enqueues_grace=True,
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
         enqueues_grace=True,
     ),

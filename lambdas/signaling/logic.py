@@ -23,10 +23,12 @@ from signaling.errors import (
     NotJoined,
     RoomFull,
     TooLarge,
+    Unavailable,
     UnknownPeer,
 )
 from signaling.ice import ice_servers
 from signaling.models import Join, Signal, dumps, peer_joined, peer_left
+from signaling.observability import logger
 from signaling.sender import Sender
 from signaling.settings import Settings
 from signaling.storage import ConnectionTaken, Contended, Member, Peer, PeerIdTaken, Room, Storage
@@ -91,10 +93,25 @@ class Signaling:
         # takes it back.
         claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
         self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
-        room = self._storage.room(request.room)
-        others = [m for m in room.live if m.peer_id != peer_id]
-        others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
-        return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        try:
+            room = self._storage.room(request.room)
+            others = [m for m in room.live if m.peer_id != peer_id]
+            others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
+            return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        except Exception:
+            self._abandon_seat(conn, peer_id)
+            raise
+
+    def _abandon_seat(self, conn: str, peer_id: str) -> None:
+        """A join failed after its seat was committed (a read or the TURN secret failed): free the seat, so that the
+        caller, who hears an error, can retry on the same socket. Best effort: if this fails too, the seat is freed
+        like any other (`leave`, the socket's grace period, its TTL)."""
+        try:
+            connection = self._storage.connection(conn)
+            if connection is not None and connection.peer_id == peer_id:
+                self._remove(connection.room, Member(peer_id, "", conn, connection.slot), "left")
+        except Exception:
+            logger.warning("could not free the seat of a failed join", extra={"peer": peer_id}, exc_info=True)
 
     def _seat(
         self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
@@ -134,7 +151,7 @@ class Signaling:
                 raise AlreadyJoined(
                     "This connection is already in a room. Send 'leave' first, or open a new connection."
                 ) from exc
-        raise Internal("The room is too busy right now; try again.")
+        raise Unavailable("The room is too busy right now; try again.", retry_after_ms=200)
 
     def _resume(self, conn: str, request: Join, peer_id: str, token: str, expires_at: int) -> dict[str, Any] | None:
         for _ in range(3):
@@ -158,7 +175,7 @@ class Signaling:
             except ConnectionTaken as exc:
                 raise AlreadyJoined("This connection is already in a room.") from exc
             return self._after_resume(peer, token)
-        raise Internal("Could not resume; try again.")
+        raise Unavailable("Could not resume; try again.", retry_after_ms=200)
 
     def _after_resume(self, peer: Peer, token: str) -> dict[str, Any]:
         # Close the replaced socket if it is still open; its $disconnect will find no record and change nothing.

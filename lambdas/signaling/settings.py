@@ -17,6 +17,32 @@ class ConfigurationError(ValueError):
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A per-connection limit (signaling.ratelimit): `burst` requests at once, refilled at `per_second`."""
+
+    name: str
+    per_second: float
+    burst: int
+
+    @property
+    def interval_ms(self) -> int:
+        return max(1, round(1000 / self.per_second))
+
+    @property
+    def tolerance_ms(self) -> int:
+        return self.interval_ms * (self.burst - 1)
+
+
+MESSAGE_LIMIT = Bucket("messages", per_second=20, burst=100)
+"""`signal` and `leave` per socket: bursts of 100, then 20 a second. The bundled client's busiest moment, joining a
+full room of 8, sends about 20 signals (offers and candidate batches to 7 peers: bench signal_sizes); a whole
+8-person call with a screen share, about 160 frames among all 8 sockets."""
+JOIN_LIMIT = Bucket("joins", per_second=0.1, burst=10)
+"""`join` per socket: 10 at once, then one every 10 s. A client joins once per socket (a resume opens a new one):
+this allows room changes and retries after `room-full`, not a pipeline of joins."""
+
+
+@dataclass(frozen=True)
 class Settings:
     table_name: str
     management_endpoint: str | None = None
@@ -36,6 +62,10 @@ class Settings:
     """0 frees a seat as soon as its socket closes; more needs grace_queue_url."""
     grace_queue_url: str | None = None
     """The SQS queue whose delayed messages end grace periods (signaling.definition.GRACE_QUEUE)."""
+    message_limit: Bucket = MESSAGE_LIMIT
+    """LIMIT_MESSAGES_PER_SECOND, LIMIT_MESSAGE_BURST."""
+    join_limit: Bucket = JOIN_LIMIT
+    """LIMIT_JOINS_PER_MINUTE, LIMIT_JOIN_BURST."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -55,6 +85,16 @@ class Settings:
             turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
             disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
             grace_queue_url=env.get("GRACE_QUEUE_URL", "").strip() or None,
+            message_limit=Bucket(
+                "messages",
+                per_second=_int(env, "LIMIT_MESSAGES_PER_SECOND", int(MESSAGE_LIMIT.per_second)),
+                burst=_int(env, "LIMIT_MESSAGE_BURST", MESSAGE_LIMIT.burst),
+            ),
+            join_limit=Bucket(
+                "joins",
+                per_second=_int(env, "LIMIT_JOINS_PER_MINUTE", round(JOIN_LIMIT.per_second * 60)) / 60,
+                burst=_int(env, "LIMIT_JOIN_BURST", JOIN_LIMIT.burst),
+            ),
         )
         if settings.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends a message as one frame, and API Gateway closes the socket on a frame over 32 KB.

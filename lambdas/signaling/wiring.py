@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from signaling.logic import Signaling
+    from signaling.ratelimit import RateLimiter
     from signaling.sender import Sender
 
 _FANOUT = 16  # concurrent posts per invocation; also the HTTP pool size of the Management API client
@@ -115,6 +116,13 @@ def service(request_context: dict[str, Any]) -> Signaling:
         grace=GraceQueue(_sqs, config.grace_queue_url, request_context),
         turn_secret=_turn_secret,
     )
+
+
+def limiter() -> RateLimiter:
+    """The per-connection limits (signaling.ratelimit)."""
+    from signaling.ratelimit import RateLimiter
+
+    return RateLimiter(_dynamodb(), settings().table_name)
 
 
 def reset() -> None:

@@ -144,6 +144,16 @@ class Harness:
         return messages
 
     def items(self) -> list[dict[str, Any]]:
+        """Every item but the sockets' per-connection limits (signaling.ratelimit; see `limits`)."""
+        return [item for item in self.all_items() if item["sk"] != "limits"]
+
+    def limits(self, conn: str) -> dict[str, Any] | None:
+        """The per-connection limits item of `conn`."""
+        return next(
+            (item for item in self.all_items() if item["pk"] == f"conn#{conn}" and item["sk"] == "limits"), None
+        )
+
+    def all_items(self) -> list[dict[str, Any]]:
         return self.table.scan(ConsistentRead=True)["Items"]
 
 
