@@ -277,7 +277,7 @@ class Signaling:
         if pending is None or pending.conn != conn:
             return  # announced, or never committed
         reason: LeaveReason = pending.reason if pending.reason in ("left", "disconnected") else "gone"  # type: ignore[assignment]
-        self._announce(pending.room, peer_id, conn, reason)
+        self._tell_room(pending.room, peer_id, conn, reason, recorded=True)  # a failure: SQS delivers it again
 
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
         """Free a seat and tell the room. The announcement is followed through: before the removal commits, a
@@ -296,7 +296,17 @@ class Signaling:
             return
         self._announce(room_name, member.peer_id, member.conn, reason, recorded=queued)
 
-    def _announce(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool = True) -> None:
+    def _announce(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool) -> None:
+        """Tell the room about a removal that committed. Never raises when the departure is recorded: the action
+        that removed the seat succeeded, and whatever failed here is done again by the queued follow-up."""
+        try:
+            self._tell_room(room_name, peer_id, conn, reason, recorded=recorded)
+        except Exception:
+            if not recorded:
+                raise
+            logger.warning("announcing a departure failed; its follow-up will", extra={"peer": peer_id}, exc_info=True)
+
+    def _tell_room(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool) -> None:
         room = self._storage.room(room_name)
         if any(m.peer_id == peer_id for m in room.live):
             pass  # seated again (the same peerId rejoined with its token): it never left, as far as the room knows

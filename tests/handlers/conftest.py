@@ -105,12 +105,14 @@ class Harness:
         ]
 
     def end_grace_periods(self, *, redeliver: float = 0.0) -> list[dict[str, Any] | Exception]:
-        """As if every grace period running had passed: the delayed messages fall due, and the event source
-        mapping hands them, batch by batch, to the consumer function. What each invocation returned or raised.
+        """As if every grace period running had passed: the delayed messages (follow-ups too) fall due, and so do
+        the ones whose delivery failed (their visibility timeout passes), and the event source mapping hands them,
+        batch by batch, to the consumer function. What each invocation returned or raised.
 
         redeliver: the share of processed messages delivered once more (SQS delivers at least once)."""
         for message in self._moto_grace_queue()._messages:
             message.delayed_until = 0  # moto keeps the delay on the message; nothing else reads the clock
+            message.visible_at = 0  # and a failed one's visibility timeout: it is received again
         self.grace.redeliver = redeliver
         responses: list[dict[str, Any] | Exception] = []
 
