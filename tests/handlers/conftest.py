@@ -22,6 +22,8 @@ from signaling import consumers, handlers, wiring
 from signaling.definition import GRACE_QUEUE, ROUTES_BY_KEY, TABLE
 from tests import events
 
+from .faults import faults  # noqa: F401 - the fault switch fixture, for every handler test
+
 TABLE_NAME = "parley-test"
 GRACE_QUEUE_NAME = "parley-test-grace"
 ORIGIN = "https://app.example.com"

@@ -24,7 +24,6 @@ from .faults import (
     TIMEOUT,
     Fault,
     Faults,
-    faults,  # noqa: F401 - the fixture
 )
 
 TRANSIENT = [fault for fault in DYNAMODB_FAULTS if fault is not CONFLICT]
