@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -118,11 +120,11 @@ def service(request_context: dict[str, Any]) -> Signaling:
     )
 
 
-def limiter() -> RateLimiter:
+def limiter(clock: Callable[[], float] = time.time) -> RateLimiter:
     """The per-connection limits (signaling.ratelimit)."""
     from signaling.ratelimit import RateLimiter
 
-    return RateLimiter(_dynamodb(), settings().table_name)
+    return RateLimiter(_dynamodb(), settings().table_name, clock)
 
 
 def reset() -> None:

@@ -63,6 +63,7 @@ class Rule:
 @dataclass
 class Faults:
     rules: list[Rule] = field(default_factory=list)
+    hooks: list[tuple[str, Callable[[dict[str, Any]], None]]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     """Every operation called, in order (what a fault could be injected into)."""
 
@@ -75,11 +76,19 @@ class Faults:
         self.rules.append(rule)
         return rule
 
+    def before(self, operation: str, hook: Callable[[dict[str, Any]], None]) -> None:
+        """Run `hook(params)` on the calling thread before each call of `operation` (to hold it, say)."""
+        self.hooks.append((operation, hook))
+
     def clear(self) -> None:
         self.rules.clear()
+        self.hooks.clear()
 
     def check(self, operation: str, params: dict[str, Any]) -> None:
         self.calls.append(operation)
+        for name, hook in self.hooks:
+            if name == operation:
+                hook(params)
         for rule in self.rules:
             if rule.operation == operation and rule.hits < rule.times and rule.when(params):
                 rule.hits += 1
