@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from signaling import wire
-from signaling.definition import CONNECTION_MAX_SECONDS, FOLLOW_UP_DELAY_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
+from signaling.definition import CONNECTION_MAX_SECONDS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from signaling.errors import (
     AlreadyJoined,
     BadRequest,
@@ -284,7 +284,9 @@ class Signaling:
         follow-up is queued (it outlives this invocation), and the removal records the departure as unannounced in
         the same transaction; the record goes once the room was told. If this invocation dies in between, the
         follow-up finds the record and tells the room (departure_over)."""
-        queued = self._grace is not None and self._grace.follow_up(member.peer_id, member.conn, FOLLOW_UP_DELAY_SECONDS)
+        queued = self._grace is not None and self._grace.follow_up(
+            member.peer_id, member.conn, self._settings.follow_up_delay_seconds
+        )
         removed = self._storage.remove_member(
             room=room_name,
             slot=member.slot,

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from signaling.definition import DISCONNECT_GRACE_SECONDS, MAX_QUEUE_DELAY_SECONDS, MAX_SIGNAL_BYTES
+from signaling.definition import (
+    DISCONNECT_GRACE_SECONDS,
+    FOLLOW_UP_DELAY_SECONDS,
+    MAX_QUEUE_DELAY_SECONDS,
+    MAX_SIGNAL_BYTES,
+)
 
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 
@@ -62,6 +67,8 @@ class Settings:
     """0 frees a seat as soon as its socket closes; more needs grace_queue_url."""
     grace_queue_url: str | None = None
     """The SQS queue whose delayed messages end grace periods (signaling.definition.GRACE_QUEUE)."""
+    follow_up_delay_seconds: int = FOLLOW_UP_DELAY_SECONDS
+    """FOLLOW_UP_DELAY_SECONDS: when a departure's follow-up (signaling.grace.Departure) is delivered."""
     message_limit: Bucket = MESSAGE_LIMIT
     """LIMIT_MESSAGES_PER_SECOND, LIMIT_MESSAGE_BURST."""
     join_limit: Bucket = JOIN_LIMIT
@@ -85,6 +92,7 @@ class Settings:
             turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
             disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
             grace_queue_url=env.get("GRACE_QUEUE_URL", "").strip() or None,
+            follow_up_delay_seconds=_int(env, "FOLLOW_UP_DELAY_SECONDS", FOLLOW_UP_DELAY_SECONDS),
             message_limit=Bucket(
                 "messages",
                 per_second=_int(env, "LIMIT_MESSAGES_PER_SECOND", int(MESSAGE_LIMIT.per_second)),
@@ -99,6 +107,8 @@ class Settings:
         if settings.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends a message as one frame, and API Gateway closes the socket on a frame over 32 KB.
             raise ConfigurationError(f"MAX_SIGNAL_BYTES can be at most {MAX_SIGNAL_BYTES} (one 32 KB frame)")
+        if settings.follow_up_delay_seconds > MAX_QUEUE_DELAY_SECONDS:
+            raise ConfigurationError(f"FOLLOW_UP_DELAY_SECONDS can be at most {MAX_QUEUE_DELAY_SECONDS}")
         if settings.max_capacity < settings.default_capacity:
             raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
         return settings

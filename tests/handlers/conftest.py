@@ -175,7 +175,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("MANAGEMENT_API_ENDPOINT", "DISCONNECT_GRACE_SECONDS", "GRACE_QUEUE_URL"):
+    for name in ("MANAGEMENT_API_ENDPOINT", "DISCONNECT_GRACE_SECONDS", "GRACE_QUEUE_URL", "FOLLOW_UP_DELAY_SECONDS"):
         monkeypatch.delenv(name, raising=False)  # the deployed defaults: a 10 s grace period
     return values
 
