@@ -40,7 +40,11 @@ class Posts:
             self.sent.append((conn, message))
             return True
 
+        def post(sender: Sender, conn: str, data: bytes) -> None:  # a fan-out's posts (peer-joined, peer-left)
+            self.sent.append((conn, data.decode()))
+
         monkeypatch.setattr(Sender, "send", send)
+        monkeypatch.setattr(Sender, "_post", post)
 
     def since(self, start: int) -> list[tuple[str, str]]:
         return self.sent[start:]
