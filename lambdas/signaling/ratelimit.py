@@ -8,10 +8,10 @@ number per bucket, the "theoretical arrival time" `tat` in epoch milliseconds, o
 
 A request at `now` conforms when tat - now <= (burst - 1) * interval; it then moves tat to max(tat, now) + interval.
 DynamoDB has no max(), so that is two conditional UpdateItems: "idle" (tat <= now: set it to now + interval), which
-is the usual case and one round trip; and, when that fails, the failed condition returns the stored tat
-(ReturnValuesOnConditionCheckFailure), which either refuses the request or is advanced by a compare-and-set.
-Concurrent requests of one socket (API Gateway runs them in parallel) cannot both take the last token: every write
-is conditional on what it read.
+is the usual case and one round trip; and, when that fails, "busy" (now < tat <= now + tolerance: add the interval,
+atomically). A failed condition returns the stored tat (ReturnValuesOnConditionCheckFailure), which says how long to
+wait. Concurrent requests of one socket (API Gateway runs them in parallel) cannot overdraw the bucket, and do not
+fail each other: the increment needs no read.
 
 Only requests that passed strict parsing and validation are counted (a malformed frame costs no table access,
 and is answered `bad-request` as before). A refused request gets `rate-limited` with `retryAfterMs`. The limits
@@ -33,8 +33,6 @@ from signaling.settings import Bucket
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_ATTEMPTS = 3
-
 
 class RateLimiter:
     def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
@@ -47,37 +45,40 @@ class RateLimiter:
         now = int(self._clock() * 1000)
         interval, tolerance = bucket.interval_ms, bucket.tolerance_ms
         attribute = f"tat_{bucket.name}"
-        stored = self._update(conn, attribute, "attribute_not_exists(#tat) OR #tat <= :now", now + interval, now)
-        for _ in range(_ATTEMPTS):
+        idle = ("attribute_not_exists(#tat) OR #tat <= :now", "SET #tat = :next, #ttl = :exp")
+        # An atomic increment, not a compare-and-set: concurrent requests of one socket never fail each other.
+        busy = ("#tat > :now AND #tat <= :limit", "SET #tat = #tat + :interval, #ttl = :exp")
+        values = {":now": now, ":next": now + interval, ":limit": now + tolerance, ":interval": interval}
+        stored = None
+        for condition, update in (idle, busy, idle, busy):
+            stored = self._update(conn, attribute, condition, update, values, now)
             if stored is None:
                 return
             if stored - now > tolerance:
-                wait = stored - tolerance - now
-                raise RateLimited(
-                    f"This connection sent too many '{bucket.name}' requests: at most {bucket.burst} at once and"
-                    f" {bucket.per_second:g} a second. Wait {wait} ms.",
-                    retry_after_ms=wait,
-                )
-            stored = self._update(conn, attribute, "#tat = :old", stored + interval, now, old=stored)
-        raise RateLimited(f"Too many concurrent '{bucket.name}' requests.", retry_after_ms=interval)
+                break
+        wait = max(1, (stored or now) - tolerance - now)
+        raise RateLimited(
+            f"This connection sent too many '{bucket.name}' requests: at most {bucket.burst} at once and"
+            f" {bucket.per_second:g} a second. Wait {wait} ms.",
+            retry_after_ms=wait,
+        )
 
     def _update(
-        self, conn: str, attribute: str, condition: str, tat: int, now: int, old: int | None = None
+        self, conn: str, attribute: str, condition: str, update: str, values: dict[str, int], now: int
     ) -> int | None:
-        """Set tat if `condition` holds: None when it did, else the stored tat (0 if none)."""
-        values: dict[str, Any] = {
-            ":tat": {"N": str(tat)},
-            ":exp": {"N": str(now // 1000 + CONNECTION_MAX_SECONDS)},
-        }
-        values[":old" if old is not None else ":now"] = {"N": str(old if old is not None else now)}
+        """Apply `update` if `condition` holds: None when it did, else the stored tat (0 if none)."""
+        names = {"#tat": attribute, "#ttl": TABLE.ttl_attribute}
+        used = {name: value for name, value in values.items() if name in condition or name in update}
+        expression_values: dict[str, Any] = {name: {"N": str(value)} for name, value in used.items()}
+        expression_values[":exp"] = {"N": str(now // 1000 + CONNECTION_MAX_SECONDS)}
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={TABLE.partition_key: {"S": f"conn#{conn}"}, TABLE.sort_key: {"S": "limits"}},
-                UpdateExpression="SET #tat = :tat, #ttl = :exp",
+                UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#tat": attribute, "#ttl": TABLE.ttl_attribute},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=expression_values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:

@@ -125,3 +125,16 @@ def test_concurrent_requests_of_one_socket_never_take_more_than_the_burst(aws: H
         admitted = list(pool.map(admit, range(16)))
 
     assert admitted.count(True) == bucket.burst
+
+
+def test_concurrent_requests_within_the_burst_never_refuse_each_other(aws: Harness) -> None:
+    clock = FakeClock(1_800_000_000.0)
+    limiter = RateLimiter(wiring._dynamodb(), TABLE_NAME, clock)
+    bucket = Bucket("test", per_second=1, burst=16)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: limiter.admit("connY=", bucket), range(16)))  # raises if any was refused
+
+    with pytest.raises(RateLimited) as refused:
+        limiter.admit("connY=", bucket)
+    assert refused.value.retry_after_ms == bucket.interval_ms
