@@ -303,3 +303,20 @@ def test_a_lost_disconnect_is_recovered_when_the_room_needs_the_seat(
     aws.end_grace_periods()
     assert _peer_left(aws.inbox("connA="), b["peerId"]) == 0
     _consistent(aws)
+
+
+@pytest.mark.parametrize("fault", [f for f in MANAGEMENT_FAULTS if f is not GONE], ids=lambda f: f.name)
+def test_a_resume_whose_old_socket_cannot_be_closed_still_resumes(aws: Harness, faults: Faults, fault: Fault) -> None:
+    aws.join("connA=")
+    b = aws.join("connB=")
+    aws.inbox("connA=")
+    rule = faults.inject("DeleteConnection", fault, when=lambda p: p["ConnectionId"] == "connB=")
+
+    resumed = aws.join("connB2=", peerId=b["peerId"], token=b["token"])
+
+    assert rule.hits == 1
+    assert resumed["type"] == "joined"
+    assert resumed["resumed"] is True
+    assert aws.inbox("connA=") == []  # the others notice nothing
+    assert {item["pk"] for item in aws.items() if item["pk"].startswith("conn#")} == {"conn#connA=", "conn#connB2="}
+    _consistent(aws)
