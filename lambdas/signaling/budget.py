@@ -8,8 +8,10 @@ returns with time to spare, and what it did not finish is either retry-safe or f
 (signaling.grace.Departure).
 
 The reserve covers what runs after the last wait (building the reply, flushing metrics). The clients' own timeouts
-(signaling.wiring: 1 s to connect, 2 s to read, two attempts) bound a single call that nobody waits for with a
-deadline, such as a DynamoDB read.
+(signaling.wiring: 1 s to connect, 1.5 s to read; three attempts for DynamoDB and SQS, two for a post) bound a single
+call that nobody waits for with a deadline, such as a DynamoDB read. A run of such calls against a DynamoDB that
+hangs can still outlast the function: then Lambda stops the invocation, and what it had committed is retry-safe or
+followed through (a join's seat is a transaction; a removal's announcement is queued before it commits).
 """
 
 from __future__ import annotations

@@ -32,13 +32,17 @@ _FANOUT = 16  # concurrent posts per invocation; also the HTTP pool size of the 
 
 
 @functools.cache
-def _client_config() -> Config:
+def _client_config(max_attempts: int = 3) -> Config:
+    """1 s to connect and 1.5 s to read (DynamoDB, SQS and the Management API answer in milliseconds; a call that
+    takes seconds has failed), so a call that hangs is given up after max_attempts * 2.5 s plus backoff: 7.5 s for
+    DynamoDB and SQS, whose throttling retries are worth their three attempts, 5 s for a post (signaling.budget: a
+    fan-out waits for posts only until the invocation's deadline anyway). Either is less than a route's budget."""
     from botocore.config import Config
 
     return Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=1,
+        read_timeout=1.5,
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=_FANOUT,
         tcp_keepalive=True,
     )
@@ -67,7 +71,7 @@ def _sqs() -> SQSClient:
 def _management(endpoint: str) -> ApiGatewayManagementApiClient:
     import boto3
 
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=_client_config())
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=_client_config(max_attempts=2))
 
 
 def _secrets_manager() -> SecretsManagerClient:

@@ -72,3 +72,14 @@ def test_the_local_runtime_counts_down_from_the_functions_own_timeout() -> None:
 
     assert 0 < left <= 7_000
     assert left > 7_000 - 5_000  # not API Gateway's 29 s, and not spent before the handler ran
+
+
+def test_one_call_that_hangs_is_given_up_within_a_routes_budget() -> None:
+    from signaling import wiring
+    from signaling.definition import ROUTES
+
+    shortest = min(route.timeout_seconds for route in ROUTES if route.handler) - budget.RESERVE_SECONDS
+    for attempts in (3, 2):  # DynamoDB and SQS; the Management API
+        config = wiring._client_config(max_attempts=attempts)
+        worst = (config.connect_timeout + config.read_timeout) * config.retries["max_attempts"]
+        assert worst < shortest, f"a hung call may take {worst} s; a route has {shortest} s"
