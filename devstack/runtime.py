@@ -197,7 +197,12 @@ class Invoker:
         if not self._acquire(function.key):
             limit = self.limit(function.key)
             raise LambdaThrottled(f"{dotted}: {limit} invocations are running (Rate Exceeded.)")
-        context = LambdaContext(function_name=f"parley-local-{function.function_id}")
+        # As Lambda's: the remaining time counts down from the function's own timeout (handlers budget their work
+        # from it, signaling.budget), not from API Gateway's integration timeout.
+        context = LambdaContext(
+            function_name=f"parley-local-{function.function_id}",
+            deadline=time.monotonic() + function.timeout_seconds,
+        )
 
         def run() -> Any:
             # Resolved on the worker: the first import of a handler module can take a while and must not stall

@@ -26,7 +26,12 @@ export const ERROR_TEXT = {
   "invalid-token": "Your place in the room has expired. Rejoining as a new participant…",
   "too-large": "A message was too large for the signaling server and was dropped.",
   internal: "The signaling server had a problem. Retrying…",
+  unavailable: "The signaling server is busy right now. Retrying…",
+  "rate-limited": "Too many requests at once; the app is slowing down…",
 };
+
+/** Codes that say "try again shortly" (docs/protocol.md, "Failures and retries"): a warning, not an error. */
+const PASSING = new Set(["internal", "unknown-peer", "unavailable", "rate-limited"]);
 
 const PEER_STATE_TEXT = {
   new: "Connecting…",
@@ -253,7 +258,7 @@ export class Call {
       this.end("error", { code, message });
       return;
     }
-    ui.showBanner(text, { kind: code === "internal" || code === "unknown-peer" ? "warning" : "error", code });
+    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code });
     clearTimeout(this.bannerTimer);
     this.bannerTimer = setTimeout(() => ui.hideBanner(code), 8000);
     if (code === "not-joined") this.signaling.reconnectNow();

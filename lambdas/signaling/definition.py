@@ -22,6 +22,11 @@ DISCONNECT_GRACE_SECONDS = 10
 once. Nothing waits it out: $disconnect enqueues a message delayed by this much (GRACE_QUEUE), and the seat is freed
 when it is delivered, unless a resume or a `leave` came first."""
 
+FOLLOW_UP_DELAY_SECONDS = 60
+"""How long after a removal starts its follow-up message (signaling.grace.Departure) is delivered: longer than any
+function's timeout (the queue consumer's 30 s is the longest), so the invocation that removed the seat has either
+announced it or is dead by then."""
+
 MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
@@ -31,6 +36,7 @@ TABLE_CALLS: dict[str, tuple[str, ...]] = {
     "BatchGetItem": ("dynamodb:BatchGetItem",),
     "Query": ("dynamodb:Query",),
     "DeleteItem": ("dynamodb:DeleteItem",),
+    "UpdateItem": ("dynamodb:UpdateItem",),
     # IAM has no action for a transaction itself: each of its items needs the single-item action. Ours put, update
     # and delete (signaling.storage), and never use ConditionCheck.
     "TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
@@ -43,6 +49,10 @@ MANAGEMENT_CALLS: dict[str, str] = {"PostToConnection": "POST", "GetConnection":
 
 _REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem"})
 """The calls of freeing a seat and telling the room (Signaling._remove): every route that can free one makes them."""
+
+_LIMITED = frozenset({"UpdateItem"})
+"""The call of the per-connection limits (signaling.ratelimit), made by every route a client's request reaches a
+table through."""
 
 
 class _Calls:
@@ -95,7 +105,8 @@ class Route(_Calls):
     table_calls: the DynamoDB operations the handler calls (keys of TABLE_CALLS).
     management_calls: the Management API operations the handler calls (keys of MANAGEMENT_CALLS).
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
-    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
+    enqueues_grace: the handler starts grace periods or frees seats (whose announcement it follows through with a
+        queued signaling.grace.Departure), so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
     bulkhead: how its reserved concurrency is sized; None leaves the function on the account's unreserved pool.
@@ -136,9 +147,10 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "join",
         "signaling.handlers.join",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
+        enqueues_grace=True,
         route_response=True,
         bulkhead=Bulkhead("stage", 0.10),
     ),
@@ -146,15 +158,17 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "signal",
         "signaling.handlers.signal",
-        table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
         bulkhead=Bulkhead("stage", 0.04),
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
         bulkhead=Bulkhead("stage", 0.08),
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
@@ -185,6 +199,8 @@ class QueueSpec(_Calls):
     table_calls: frozenset[str] = _REMOVES_MEMBERS | {"GetItem"}
     """As a Route's: the consumer frees seats (Signaling.grace_over)."""
     management_calls: frozenset[str] = frozenset({"PostToConnection"})
+    enqueues_grace: bool = True
+    """As a Route's: freeing a seat queues its follow-up (signaling.grace.Departure) on GRACE_QUEUE."""
     batch_size: int = 10
     max_concurrency: int = 10
     timeout_seconds: int = 30
