@@ -246,6 +246,8 @@ class SignalingApi(Construct):
             log_group=log_group,
             role=role,
             environment=environment,
+            # The bulkhead (None: the account's unreserved pool), as the local stack's invoker applies it.
+            reserved_concurrent_executions=self._config.reserved.get(spec.key),
         )
         # Exactly the calls `spec` declares: per DynamoDB action on the table, per HTTP method on @connections.
         if spec.table_calls:

@@ -30,10 +30,12 @@ from signaling.errors import (
     NotJoined,
     RoomFull,
     TooLarge,
+    Unavailable,
     UnknownPeer,
 )
 from signaling.ice import ice_servers
 from signaling.models import Join, Signal, dumps, left, peer_joined, peer_left, undelivered
+from signaling.observability import logger
 from signaling.sender import Sender
 from signaling.settings import Settings
 from signaling.storage import (
@@ -55,6 +57,10 @@ class GraceTimer(Protocol):
     """Calls Signaling.grace_over(conn) once `delay_seconds` have passed (signaling.grace.GraceQueue in AWS)."""
 
     def start(self, conn: str, delay_seconds: int) -> None: ...
+
+    def follow_up(self, peer_id: str, conn: str, delay_seconds: int) -> bool:
+        """Calls Signaling.departure_over(peer_id, conn) once `delay_seconds` have passed; False if it cannot."""
+        ...
 
 
 def hash_token(token: str) -> str:
@@ -104,10 +110,25 @@ class Signaling:
         # takes it back.
         claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
         seq = self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
-        room = self._storage.room(request.room)  # its seq is ours or later: `joined` lists the room as of room.seq
-        others = [m for m in room.live if m.peer_id != peer_id]
-        others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, seq))
-        return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        try:
+            room = self._storage.room(request.room)  # its seq is ours or later: `joined` lists the room as of room.seq
+            others = [m for m in room.live if m.peer_id != peer_id]
+            others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, seq))
+            return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        except Exception:
+            self._abandon_seat(conn, peer_id)
+            raise
+
+    def _abandon_seat(self, conn: str, peer_id: str) -> None:
+        """A join failed after its seat was committed (a read or the TURN secret failed): free the seat, so that the
+        caller, who hears an error, can retry on the same socket. Best effort: if this fails too, the seat is freed
+        like any other (`leave`, the socket's grace period, its TTL)."""
+        try:
+            connection = self._storage.connection(conn)
+            if connection is not None and connection.peer_id == peer_id:
+                self._remove(connection.room, Member(peer_id, "", conn, connection.slot), "left")
+        except Exception:
+            logger.warning("could not free the seat of a failed join", extra={"peer": peer_id}, exc_info=True)
 
     def _seat(
         self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
@@ -148,7 +169,7 @@ class Signaling:
                 raise AlreadyJoined(
                     "This connection is already in a room. Send 'leave' first, or open a new connection."
                 ) from exc
-        raise Internal("The room is too busy right now; try again.")
+        raise Unavailable("The room is too busy right now; try again.", retry_after_ms=200)
 
     def _resume(self, conn: str, request: Join, peer_id: str, token: str, expires_at: int) -> dict[str, Any] | None:
         for _ in range(3):
@@ -172,7 +193,7 @@ class Signaling:
             except ConnectionTaken as exc:
                 raise AlreadyJoined("This connection is already in a room.") from exc
             return self._after_resume(peer, conn, token)
-        raise Internal("Could not resume; try again.")
+        raise Unavailable("Could not resume; try again.", retry_after_ms=200)
 
     def _after_resume(self, peer: Peer, conn: str, token: str) -> dict[str, Any]:
         # Close the replaced socket if it is still open; its $disconnect will find no record and change nothing.
@@ -181,8 +202,12 @@ class Signaling:
         # reply). Anything sent from now on finds the new socket (move_peer committed first).
         held = self._storage.mail(peer.peer_id)
         for mail in held:
-            if not self._sender.send(conn, mail.data):
-                break  # the new socket is gone already: keep what is left for the next resume
+            try:
+                delivered = self._sender.send(conn, mail.data)
+            except (Unavailable, Internal):
+                delivered = False  # the resume committed: it succeeds, and the rest waits as if the socket were gone
+            if not delivered:
+                break  # keep what is left, in order, for the next resume (or report it lost when the seat lapses)
             self._storage.drop_mail(peer.peer_id, [mail])
         room = self._storage.room(peer.room)
         name = next((m.name for m in room.live if m.peer_id == peer.peer_id), "")
@@ -314,7 +339,8 @@ class Signaling:
         for sender_id, count in lost.items():
             sender = self._storage.peer(sender_id)
             if sender is not None and not sender.lapsed and sender.room == room:
-                self._sender.send(sender.conn, dumps(undelivered(room, peer_id, count, "peer-left")))
+                # (a fan-out never raises: a report that cannot be posted is lost, not the action that freed the seat)
+                self._sender.fan_out([sender.conn], dumps(undelivered(room, peer_id, count, "peer-left")))
 
     def disconnect(self, conn: str) -> None:
         """A socket closed. Its seat is held for the grace period, so that a client which reconnects (the socket hit
@@ -336,26 +362,81 @@ class Signaling:
         call any number of times: the removal is conditional on the seat still being this socket's."""
         self.leave(conn, reason="disconnected")
 
+    def departure_over(self, peer_id: str, conn: str) -> None:
+        """A removal's follow-up (signaling.grace.Departure) is due: if the room was never told (the invocation that
+        removed the seat died first), tell it now, with the removal's own sequence number, and tell the senders of
+        signals still held for the peer that they are lost. Safe to call any number of times."""
+        pending = self._storage.pending_departure(peer_id)
+        if pending is None or pending.conn != conn:
+            return  # announced, or never committed
+        reason: LeaveReason = pending.reason if pending.reason in ("left", "disconnected") else "gone"  # type: ignore[assignment]
+        # A failure: SQS delivers it again.
+        self._tell_room(pending.room, peer_id, conn, reason, pending.seq, recorded=True)
+        self._report_held(pending.room, peer_id)
+
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> int | None:
-        """Free the seat if it is still this member's; its membership sequence number, or None if it was not."""
-        seq = self._storage.remove_member(room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn)
+        """Free the seat if it is still this member's and tell the room; the removal's membership sequence number, or
+        None if the seat was not this member's any more. The announcement is followed through: before the removal
+        commits, a follow-up is queued (it outlives this invocation), and the removal records the departure (with
+        its number) as unannounced in the same transaction; the record goes once the room was told. If this
+        invocation dies in between, the follow-up finds the record and tells the room (departure_over)."""
+        queued = self._grace is not None and self._grace.follow_up(
+            member.peer_id, member.conn, self._settings.follow_up_delay_seconds
+        )
+        seq = self._storage.remove_member(
+            room=room_name,
+            slot=member.slot,
+            peer_id=member.peer_id,
+            conn=member.conn,
+            departure=reason if queued else None,
+        )
         if seq is None:
             return None
-        room = self._storage.room(room_name)
-        if not room.live:
-            self._storage.delete_room(room)
-            return seq
-        self._deliver(room_name, room.live, peer_left(room_name, member.peer_id, reason, seq))
+        self._announce(room_name, member.peer_id, member.conn, reason, seq, recorded=queued)
         return seq
+
+    def _announce(
+        self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, seq: int, *, recorded: bool
+    ) -> None:
+        """Tell the room about a removal that committed. Never raises when the departure is recorded: the action
+        that removed the seat succeeded, and whatever failed here is done again by the queued follow-up."""
+        try:
+            self._tell_room(room_name, peer_id, conn, reason, seq, recorded=recorded)
+        except Exception:
+            if not recorded:
+                raise
+            logger.warning("announcing a departure failed; its follow-up will", extra={"peer": peer_id}, exc_info=True)
+
+    def _tell_room(
+        self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, seq: int, *, recorded: bool
+    ) -> None:
+        room = self._storage.room(room_name)
+        if any(m.peer_id == peer_id for m in room.live):
+            pass  # seated again (the same peerId rejoined with its token): it never left, as far as the room knows
+        elif not room.live:
+            self._storage.delete_room(room)
+        else:
+            message = dumps(peer_left(room_name, peer_id, reason, seq))
+            delivery = self._sender.fan_out([m.conn for m in room.live], message)
+            self._drop_gone(room_name, room.live, delivery.gone)
+            if delivery.failed:
+                return  # keep the record: the follow-up tells the room again (the same event twice is harmless)
+        if recorded:
+            self._storage.departure_announced(peer_id, conn)
 
     def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
         """Post to several members at once. A member whose socket is gone keeps its seat for the grace period (see
-        _socket_gone). Returns the members still seated."""
-        gone = self._sender.send_many([m.conn for m in recipients], dumps(message))
+        _socket_gone). Returns the members still seated (a member whose post failed otherwise, or did not finish
+        within the budget, stays: nothing is known about it). Never raises for a post: what was committed before
+        the fan-out stays valid whatever the posts do."""
+        delivery = self._sender.fan_out([m.conn for m in recipients], dumps(message))
+        self._drop_gone(room_name, recipients, delivery.gone)
+        return [m for m in recipients if m.conn not in delivery.gone or self._holds_seats()]
+
+    def _drop_gone(self, room_name: str, recipients: list[Member], gone: set[str]) -> None:
         for member in recipients:
             if member.conn in gone:
                 self._socket_gone(room_name, member)
-        return [m for m in recipients if m.conn not in gone or self._holds_seats()]
 
     def _holds_seats(self) -> bool:
         return self._settings.disconnect_grace_seconds > 0 and self._grace is not None

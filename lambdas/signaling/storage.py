@@ -8,6 +8,7 @@
     peer#<peer>      peer        tokenHash, expiresAt                          a tombstone: the peer left (below)
     conn#<conn>      conn        room, peerId, slot, expiresAt                 who is on this socket
     mail#<peer>      m#<n>       from, data, expiresAt                         a signal held while the socket is gone
+    peer#<peer>      departure   room, conn, reason, seq, expiresAt            removed, room not yet told (below)
 
 Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joining writes one seat with
 "attribute_not_exists" in a transaction. There is no member counter that a lost $disconnect or a TTL deletion could
@@ -25,6 +26,9 @@ conditional on n: membership events carry it, so clients can order them and reco
 A peer's mailbox holds the signals posted while its socket is gone (during the grace period). The peer record counts
 them (mailSeq: every message ever held, which names the next item; mailHeld, mailBytes: what is held now, reset by
 a resume), so the bounds are conditions of the same transaction that stores a message.
+
+A removal may also write a departure record in its transaction: the room has not been told `peer-left` yet. The
+remover deletes it once it has; a queued follow-up (signaling.grace.Departure) that still finds it tells the room.
 """
 
 from __future__ import annotations
@@ -84,6 +88,17 @@ class Mail:
     number: int
     sender: str  # the sender's peerId
     data: str  # the `signal` message, as it would have been posted
+
+
+@dataclass(frozen=True)
+class PendingDeparture:
+    """A removal whose `peer-left` the room may not have heard."""
+
+    peer_id: str
+    room: str
+    conn: str
+    reason: str
+    seq: int  # the removal's membership sequence number, which its `peer-left` carries
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,10 @@ def _seq(room: str) -> dict[str, Any]:
 
 def _mail(peer_id: str, number: int) -> dict[str, Any]:
     return {PK: {"S": f"mail#{peer_id}"}, SK: {"S": f"m#{number:010d}"}}
+
+
+def _departure(peer_id: str) -> dict[str, Any]:
+    return {PK: {"S": f"peer#{peer_id}"}, SK: {"S": "departure"}}
 
 
 def _conn(conn: str) -> dict[str, Any]:
@@ -376,9 +395,12 @@ class Storage:
             raise ConnectionTaken
         raise Contended
 
-    def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> int | None:
+    def remove_member(
+        self, *, room: str, slot: int, peer_id: str, conn: str, departure: str | None = None
+    ) -> int | None:
         """Remove a peer if it is still on `conn`, leaving its tombstone, and return the room's new membership
-        sequence. None: already removed, or it moved to another socket."""
+        sequence. None: already removed, or it moved to another socket. `departure` (the reason to announce) also
+        records the removal, with its sequence number, as not yet announced."""
         only_if_on_conn = {"ConditionExpression": "conn = :conn", "ExpressionAttributeValues": {":conn": _s(conn)}}
         tombstone = {
             "TableName": self._table,
@@ -396,6 +418,10 @@ class Storage:
                 {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
                 self._next_seq(room, seen, self._now()),
             ]
+            if departure is not None:
+                record = {"room": _s(room), "conn": _s(conn), "reason": _s(departure), "seq": _n(seen + 1)}
+                expiry = _n(self._now() + CONNECTION_MAX_SECONDS)
+                items.append({"Put": {"TableName": self._table, "Item": _departure(peer_id) | record | {TTL: expiry}}})
             reasons = self._transact(items)
             if reasons is None:
                 return seen + 1
@@ -405,6 +431,29 @@ class Storage:
             self._db.delete_item(TableName=self._table, Key=_conn(conn))
             return None
         raise StorageError("the room's sequence kept moving")
+
+    def pending_departure(self, peer_id: str) -> PendingDeparture | None:
+        """The removal of `peer_id` that was recorded and not yet announced, if any."""
+        key = _departure(peer_id)
+        item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item or self._expired(item):
+            return None
+        return PendingDeparture(
+            peer_id, item["room"]["S"], item["conn"]["S"], item["reason"]["S"], int(item["seq"]["N"])
+        )
+
+    def departure_announced(self, peer_id: str, conn: str) -> None:
+        """Forget the departure of `peer_id` from `conn` (a later one, from another socket, stays)."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=_departure(peer_id),
+                ConditionExpression="conn = :conn",
+                ExpressionAttributeValues={":conn": _s(conn)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def delete_room(self, room: Room) -> None:
         """Delete an empty room's record, unless someone joined since `room` was read."""
