@@ -56,7 +56,7 @@ def test_a_storm_of_slow_disconnects_does_not_delay_a_join_and_relay(
         # All of it happened while every one of the storm's $disconnects was still held: nothing waited for them.
         assert stack.invoker.running_for("$disconnect") == STORM
         assert len(echo_handlers.events("$disconnect")) <= stack.invoker.workers  # the rest wait for a thread
-        assert relayed == {"type": "signal", "from": b.peer_id, "data": {"seq": 1}}
+        assert relayed == {"type": "signal", "room": "bulkhead", "from": b.peer_id, "data": {"seq": 1}}
     finally:
         echo_handlers.RELEASE.set()
         for client in opened:
