@@ -276,7 +276,7 @@ class Signaling:
             if moved is None:
                 return
             target = moved  # it resumed meanwhile: post to its new socket
-        raise Internal("The peer keeps changing sockets; try again.")
+        raise Unavailable("The peer keeps changing sockets; try again.", retry_after_ms=200)
 
     def _hold(self, room: str, sender: str, sender_conn: str, target: Peer, message: str) -> Peer | None:
         """The target's socket is gone: keep the message for its resume (rule 5) and start that socket's grace period,
