@@ -83,7 +83,7 @@ async function main() {
   window.parley = { call: null, lobby };
   const room = new URL(location.href).searchParams.get("room");
   if (room !== null && !parseRoom(room)) {
-    ui.showBanner("The room in this link is not valid. Check the link, or start a new room.", { kind: "warning", code: "room-input" });
+    lobby.rejectLink(room);
   }
   lobby.show(room !== null ? parseRoom(room) : null);
   wsUrlPromise.catch(() => {});

@@ -2,10 +2,13 @@
 // connection quality, and what the screen says about all of it.
 
 import { ChatChannel, chatMessage } from "./chat.js";
+import { openDevice, pickerOptions } from "./devices.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
-import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
+import { describeMediaProblems, openLocalMedia, openScreen, watchLevel } from "./media.js";
 import { Peer } from "./peer.js";
 import { SignalingClient } from "./signaling.js";
+import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
+import { POLL_MS, SpeakingDetector, receiverLevel } from "./speaking.js";
 import { sampleQuality } from "./stats.js";
 import * as ui from "./ui.js";
 
@@ -62,6 +65,7 @@ export class Call {
     this.ended = false;
     this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
     this.abort = new AbortController();
+    this.reachability = new ReachabilityWatch((unreachable) => this.#renderReachability(unreachable));
     this.inviteUrl = `${location.origin}${location.pathname}?room=${encodeURIComponent(this.room)}`;
   }
 
@@ -81,6 +85,7 @@ export class Call {
     this.#renderPeople();
     ui.setStatus("connecting", "Connecting…");
     this.statsTimer = setInterval(() => this.#sampleStats(), STATS_INTERVAL_MS);
+    this.#watchSpeaking();
     const problems = describeMediaProblems(this.choice.problems);
     if (problems) {
       ui.showBanner(problems, { kind: "warning", code: "media" });
@@ -98,7 +103,11 @@ export class Call {
     if (this.ended) return;
     this.ended = true;
     this.signaling.leave();
+    this.reachability.stop();
     clearInterval(this.statsTimer);
+    clearInterval(this.speakingTimer);
+    this.stopSelfLevel?.();
+    $("devices-panel").hidden = true;
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
@@ -115,7 +124,8 @@ export class Call {
     const s = this.signaling;
     const on = (type, handler) => s.addEventListener(type, (e) => !this.ended && handler(e.detail));
     on("state", ({ state }) => {
-      if (state === "reconnecting") {
+      this.reachability.update(state);
+      if (state === "reconnecting" && !this.reachability.unreachable) {
         ui.showBanner("Lost the connection to the server. Reconnecting… your call continues meanwhile.", {
           kind: "warning",
           code: "signaling",
@@ -390,13 +400,40 @@ export class Call {
     const connected = peers.filter((p) => p.state === "connected").length;
     $("waiting").hidden = !(this.selfId && peers.length === 0);
     $("call").classList.toggle("alone", peers.length === 0);
-    if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");
+    if (this.reachability.unreachable) ui.setStatus("unreachable", "Service unreachable");
+    else if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");
     else if (!this.selfId) ui.setStatus("connecting", "Connecting…");
     else if (peers.length === 0) ui.setStatus("waiting", "Waiting for others");
     else if (connected === 0) ui.setStatus("connecting", "Connecting to the call…");
     else ui.setStatus("in-call", `In call · ${connected + 1} people`);
     document.title = peers.length ? `(${connected + 1}) Parley` : "Parley";
     this.#renderPeople();
+  }
+
+  /** @param {boolean} unreachable */
+  #renderReachability(unreachable) {
+    if (unreachable) {
+      const connected = [...this.peers.values()].some((p) => p.state === "connected");
+      ui.showBanner(
+        `The Parley service is unreachable: no answer for ${UNREACHABLE_AFTER_MS / 1000} s. ` +
+          (connected
+            ? "Your call with the people already connected continues, but nobody new can join."
+            : "Nobody can join you until it is back.") +
+          " Check your internet connection; it keeps trying every 15 s, or retry now.",
+        { code: "unreachable", action: { label: "Retry now", run: () => this.#retryService() } },
+      );
+    } else {
+      ui.hideBanner("unreachable");
+    }
+    this.#updateStatus();
+  }
+
+  #retryService() {
+    ui.hideBanner("unreachable");
+    this.reachability.retry();
+    this.signaling.reconnectNow();
+    ui.showBanner("Trying to reach the Parley service again…", { kind: "warning", code: "signaling" });
+    this.#updateStatus();
   }
 
   #renderPeople() {
@@ -541,6 +578,14 @@ export class Call {
     click("hangup-button", () => this.end("left"));
     click("chat-toggle", () => this.#toggleSidebar());
     click("sidebar-close", () => this.#toggleSidebar(false));
+    click("devices-button", () => this.#toggleDevices());
+    click("devices-close", () => this.#toggleDevices(false));
+    for (const [kind, id] of [
+      ["video", "call-camera-select"],
+      ["audio", "call-mic-select"],
+    ]) {
+      $(id).addEventListener("change", () => this.#switchDevice(kind, $(id).value), { signal });
+    }
     $("chat-form").addEventListener(
       "submit",
       (event) => {
@@ -564,7 +609,9 @@ export class Call {
     document.addEventListener(
       "keydown",
       (event) => {
-        if (event.key === "Escape" && $("call").classList.contains("sidebar-open")) this.#toggleSidebar(false);
+        if (event.key !== "Escape") return;
+        if (!$("devices-panel").hidden) this.#toggleDevices(false);
+        else if ($("call").classList.contains("sidebar-open")) this.#toggleSidebar(false);
       },
       { signal },
     );
@@ -580,6 +627,89 @@ export class Call {
     } else {
       $("chat-toggle").focus();
     }
+  }
+
+  async #toggleDevices(open = $("devices-panel").hidden) {
+    $("devices-panel").hidden = !open;
+    $("devices-button").setAttribute("aria-expanded", String(open));
+    if (!open) {
+      $("devices-button").focus();
+      return;
+    }
+    await this.#renderDevicePickers();
+    $("call-camera-select").focus();
+  }
+
+  async #renderDevicePickers() {
+    const options = await pickerOptions({ audio: this.mic, video: this.camera }, this.deviceIds);
+    for (const [kind, id] of [
+      ["video", "call-camera-select"],
+      ["audio", "call-mic-select"],
+    ]) {
+      const select = $(id);
+      select.replaceChildren(...options[kind].map((o) => new Option(o.label, o.value, false, o.selected)));
+      select.disabled = options[kind].length === 1 && !options[kind][0].value;
+    }
+  }
+
+  /**
+   * Another camera or microphone, mid-call: opens it, puts it on every connection with replaceTrack (same
+   * transceiver, no renegotiation), then stops the old one. A camera that is off stays off: the choice is used
+   * when it is turned on.
+   * @param {"audio"|"video"} kind
+   * @param {string} deviceId
+   */
+  async #switchDevice(kind, deviceId) {
+    if (!deviceId) return;
+    this.deviceIds = { ...this.deviceIds, [kind]: deviceId };
+    if (kind === "video" && !this.camera) return;
+    const { track, problem } = await openDevice(kind, deviceId);
+    if (!track) {
+      ui.showBanner(describeMediaProblems({ audio: kind === "audio" ? problem : null, video: kind === "video" ? problem : null }), {
+        kind: "warning",
+        code: "media",
+      });
+      await this.#renderDevicePickers();
+      return;
+    }
+    if (this.ended) return track.stop();
+    const old = kind === "audio" ? this.mic : this.camera;
+    if (kind === "audio") {
+      track.enabled = this.micOn;
+      this.mic = track;
+      this.#watchSelfLevel();
+    } else {
+      this.camera = track;
+    }
+    const tracks = this.#outgoing();
+    await Promise.all([...this.peers.values()].map((e) => e.peer.setTracks(tracks).catch((err) => console.warn(err))));
+    old?.stop();
+    this.#renderSelf();
+    ui.toast(`Now using ${track.label || (kind === "audio" ? "the chosen microphone" : "the chosen camera")}`);
+  }
+
+  #watchSpeaking() {
+    this.#watchSelfLevel();
+    this.speakingTimer = setInterval(() => {
+      const now = performance.now();
+      for (const entry of this.peers.values()) {
+        entry.speaking ??= new SpeakingDetector();
+        const receiver = entry.peer.pc?.getReceivers().find((r) => r.track?.kind === "audio");
+        const level = entry.remote.audio === false ? null : receiverLevel(receiver);
+        entry.tile.setSpeaking(entry.speaking.feed(level, now));
+      }
+      const self = $("self-tile");
+      const speaking = this.selfSpeaking.feed(this.micOn ? this.selfLevel : null, now);
+      self.classList.toggle("speaking", speaking);
+      self.dataset.speaking = String(speaking);
+    }, POLL_MS);
+  }
+
+  #watchSelfLevel() {
+    this.stopSelfLevel?.();
+    this.selfSpeaking = new SpeakingDetector();
+    this.selfLevel = null;
+    this.stopSelfLevel = this.mic ? watchLevel(this.mic, (level) => (this.selfLevel = level)) : null;
   }
 
   #toggleMic() {
@@ -683,8 +813,8 @@ export class Call {
     mute.setAttribute("aria-label", this.micOn ? "Mute microphone" : "Unmute microphone");
     const camera = $("camera-button");
     camera.setAttribute("aria-pressed", String(!this.camera));
+    // The accessible name is the visible label (WCAG 2.5.3 "label in name"): speech users say what they see.
     camera.querySelector(".tool-label").textContent = this.camera ? "Stop video" : "Start video";
-    camera.setAttribute("aria-label", this.camera ? "Turn camera off" : "Turn camera on");
     const screen = $("screen-button");
     screen.setAttribute("aria-pressed", String(Boolean(this.screen)));
     screen.querySelector(".tool-label").textContent = this.screen ? "Stop sharing" : "Share screen";

@@ -5,6 +5,8 @@ import { describeMediaProblems, listDevices, openLocalMedia, watchLevel } from "
 import { hideBanner, showBanner } from "./ui.js";
 
 const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** The rule ROOM_PATTERN enforces, in words: what the join box and a bad link both say. */
+export const ROOM_RULE = "Room codes are 1 to 64 letters, digits, - and _";
 const NAME_KEY = "parley.name";
 const CAPACITY_KEY = "parley.capacity";
 const MAX_CAPACITY_KEY = "parley.maxCapacity";
@@ -103,6 +105,26 @@ export class Lobby {
     (room ? $("join-button") : $("name-input")).focus();
   }
 
+  /**
+   * The page was opened with a `?room=` that is no room id: says why (the rule, and how long it was), and takes the
+   * bad link out of the address bar so that reloading or sharing the page does not repeat it.
+   * @param {string} raw the `room` query parameter as given
+   */
+  rejectLink(raw) {
+    const shown = raw.length > 24 ? `${raw.slice(0, 24)}…` : raw;
+    const bad = [...new Set(raw.replace(/[A-Za-z0-9_-]/g, ""))].map((c) => (c === " " ? "a space" : `“${c}”`));
+    const why = [
+      raw.length === 0 ? "it is empty" : "",
+      raw.length > 64 ? `it is ${raw.length} characters long` : "",
+      bad.length ? `it contains ${bad.slice(0, 5).join(", ")}` : "",
+    ].filter(Boolean);
+    showBanner(
+      `The room in this link (“${shown}”) is not valid: ${ROOM_RULE}, and ${why.join(" and ")}. Check the link, or start a new room.`,
+      { kind: "warning", code: "room-link" },
+    );
+    history.replaceState(null, "", location.pathname);
+  }
+
   /** Hides the lobby; the tracks now belong to the call. */
   hide() {
     $("lobby").hidden = true;
@@ -123,7 +145,7 @@ export class Lobby {
       if (!room) {
         showBanner(
           $("room-input").value.trim()
-            ? "That is not a room code or invite link. Codes use letters, digits, - and _ (up to 64)."
+            ? `That is not a room code or invite link. ${ROOM_RULE}.`
             : "Enter a room code or paste an invite link, or create a new room.",
           { kind: "warning", code: "room-input" },
         );

@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 
 /**
  * The status pill in the top bar.
- * @param {"idle"|"connecting"|"waiting"|"in-call"|"reconnecting"|"room-full"|"error"|"ended"} state
+ * @param {"idle"|"connecting"|"waiting"|"in-call"|"reconnecting"|"unreachable"|"room-full"|"error"|"ended"} state
  * @param {string} text
  */
 export function setStatus(state, text) {
@@ -16,14 +16,24 @@ export function setStatus(state, text) {
   $("status-text").textContent = text;
 }
 
+let bannerAction = null;
 /**
- * Shows the error banner (role=alert) with a human message; `kind` "warning" is amber instead of red.
+ * Shows the error banner (role=alert) with a human message; `kind` "warning" is amber instead of red. `action` adds
+ * a button (e.g. "Retry") to it.
  * @param {string} message
- * @param {{kind?: "error"|"warning", code?: string}} [options]
+ * @param {{kind?: "error"|"warning", code?: string, action?: {label: string, run: () => void}}} [options]
  */
-export function showBanner(message, { kind = "error", code = "" } = {}) {
+export function showBanner(message, { kind = "error", code = "", action = undefined } = {}) {
   const banner = $("error-banner");
   $("error-text").textContent = message;
+  const button = $("error-action");
+  if (!button.dataset.bound) {
+    button.dataset.bound = "1";
+    button.addEventListener("click", () => bannerAction?.());
+  }
+  bannerAction = action?.run ?? null;
+  button.textContent = action?.label ?? "";
+  button.hidden = !action;
   banner.dataset.kind = kind;
   banner.dataset.code = code;
   banner.hidden = false;
@@ -126,6 +136,12 @@ export class Tile {
   /** @param {boolean} off */
   setMicOff(off) {
     this.element.classList.toggle("mic-off", off);
+  }
+
+  /** @param {boolean} speaking */
+  setSpeaking(speaking) {
+    this.element.classList.toggle("speaking", speaking);
+    this.element.dataset.speaking = String(speaking);
   }
 
   /** @param {boolean} screen */
