@@ -75,6 +75,17 @@ def remote_videos_playing(page: Page, count: int, timeout_ms: int = TIMEOUT_MS) 
     )
 
 
+def quality_shown(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Waits until every remote tile shows a measured incoming bitrate above zero (what a screenshot should show)."""
+    page.wait_for_function(
+        """() => {
+            const tiles = [...document.querySelectorAll('[data-testid=tile-stats]')];
+            return tiles.length > 0 && tiles.every(t => Number(t.dataset.inKbps) > 0);
+        }""",
+        timeout=timeout_ms,
+    )
+
+
 def send_chat(page: Page, text: str) -> None:
     page.get_by_test_id("chat-input").fill(text)
     page.get_by_test_id("chat-send").click()

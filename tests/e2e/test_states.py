@@ -20,7 +20,8 @@ def _below_heading(page: Page) -> None:
     """The banner does not cover the lobby's heading (it is above it, in the page's flow)."""
     banner = page.get_by_test_id("error-banner").bounding_box()
     heading = page.locator("#lobby-title").bounding_box()
-    assert banner and heading
+    assert banner is not None
+    assert heading is not None
     assert banner["y"] + banner["height"] <= heading["y"], (banner, heading)
 
 
