@@ -108,6 +108,7 @@ export class Call {
     clearInterval(this.speakingTimer);
     this.stopSelfLevel?.();
     $("devices-panel").hidden = true;
+    $("devices-button").setAttribute("aria-expanded", "false");
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
