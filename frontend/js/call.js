@@ -8,7 +8,7 @@ import { describeMediaProblems, openLocalMedia, openScreen, watchLevel } from ".
 import { Peer } from "./peer.js";
 import { SignalingClient } from "./signaling.js";
 import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
-import { POLL_MS, SpeakingDetector, receiverLevel } from "./speaking.js";
+import { POLL_MS, SpeakingDetector, energyLevel } from "./speaking.js";
 import { sampleQuality } from "./stats.js";
 import * as ui from "./ui.js";
 
@@ -105,7 +105,7 @@ export class Call {
     this.signaling.leave();
     this.reachability.stop();
     clearInterval(this.statsTimer);
-    clearInterval(this.speakingTimer);
+    clearTimeout(this.speakingTimer);
     this.stopSelfLevel?.();
     $("devices-panel").hidden = true;
     $("devices-button").setAttribute("aria-expanded", "false");
@@ -691,19 +691,32 @@ export class Call {
 
   #watchSpeaking() {
     this.#watchSelfLevel();
-    this.speakingTimer = setInterval(() => {
+    const poll = async () => {
       const now = performance.now();
-      for (const entry of this.peers.values()) {
-        entry.speaking ??= new SpeakingDetector();
-        const receiver = entry.peer.pc?.getReceivers().find((r) => r.track?.kind === "audio");
-        const level = entry.remote.audio === false ? null : receiverLevel(receiver);
-        entry.tile.setSpeaking(entry.speaking.feed(level, now));
-      }
+      await Promise.all([...this.peers.values()].map((entry) => this.#sampleSpeaking(entry, now)));
       const self = $("self-tile");
       const speaking = this.selfSpeaking.feed(this.micOn ? this.selfLevel : null, now);
       self.classList.toggle("speaking", speaking);
       self.dataset.speaking = String(speaking);
-    }, POLL_MS);
+      if (!this.ended) this.speakingTimer = setTimeout(poll, POLL_MS);
+    };
+    this.speakingTimer = setTimeout(poll, POLL_MS);
+  }
+
+  async #sampleSpeaking(entry, now) {
+    entry.speaking ??= { detector: new SpeakingDetector(), reading: null };
+    const receiver = entry.peer.pc?.getReceivers().find((r) => r.track?.kind === "audio");
+    let level = null;
+    if (receiver && entry.remote.audio !== false && !entry.peer.closed) {
+      try {
+        const stats = await receiver.getStats();
+        const inbound = [...stats.values()].find((s) => s.type === "inbound-rtp");
+        ({ level, reading: entry.speaking.reading } = energyLevel(entry.speaking.reading, inbound));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    entry.tile.setSpeaking(entry.speaking.detector.feed(level, now));
   }
 
   #watchSelfLevel() {

@@ -1,12 +1,12 @@
 // Who is speaking: a DOM-free detector over audio levels (0..1), with a hold time so that a tile's ring does not
-// flicker between words. Levels come from RTCRtpReceiver.getSynchronizationSources()
-// (remote audio: the RFC 6464 level the receiver computes anyway, no extra audio processing) and from an
+// flicker between words. Levels come from each audio receiver's own stats (remote
+// audio: the energy the receiver accounts anyway, no extra audio processing; see energyLevel) and from an
 // AnalyserNode for one's own microphone (media.js watchLevel; Web Audio needs nothing from the Content-Security-Policy
 // as long as no AudioWorklet module is loaded).
 
 export const SPEAKING_LEVEL = 0.03; // at or above: sound (the linear level; about -30 dBov)
 export const SPEAKING_HOLD_MS = 800; // the ring stays on through silences shorter than this (pauses between words)
-export const POLL_MS = 100;
+export const POLL_MS = 200;
 
 export class SpeakingDetector {
   constructor() {
@@ -29,12 +29,20 @@ export class SpeakingDetector {
 }
 
 /**
- * The level of the first audio source a receiver plays, or null.
- * @param {RTCRtpReceiver|undefined} receiver
- * @returns {number|null}
+ * The loudness (0..1, RMS) of what a receiver played since the previous reading, from its inbound-rtp stats
+ * (totalAudioEnergy is the sum of level² × duration, so the delta over the duration delta is the mean square): no
+ * audio is missed between polls, short sounds included. Returns the level (null before a second reading or without
+ * audio) and the reading to pass next time.
+ * @param {{energy: number, duration: number}|null} previous
+ * @param {{totalAudioEnergy?: number, totalSamplesDuration?: number}|undefined} inbound
+ * @returns {{level: number|null, reading: {energy: number, duration: number}|null}}
  */
-export function receiverLevel(receiver) {
-  const sources = receiver?.getSynchronizationSources?.() ?? [];
-  const level = sources[0]?.audioLevel;
-  return typeof level === "number" ? level : null;
+export function energyLevel(previous, inbound) {
+  if (typeof inbound?.totalAudioEnergy !== "number" || typeof inbound?.totalSamplesDuration !== "number") {
+    return { level: null, reading: null };
+  }
+  const reading = { energy: inbound.totalAudioEnergy, duration: inbound.totalSamplesDuration };
+  if (!previous || reading.duration <= previous.duration) return { level: null, reading };
+  const meanSquare = (reading.energy - previous.energy) / (reading.duration - previous.duration);
+  return { level: Math.sqrt(Math.max(0, meanSquare)), reading };
 }

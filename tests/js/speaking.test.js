@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { SPEAKING_HOLD_MS, SPEAKING_LEVEL, SpeakingDetector, receiverLevel } from "../../frontend/js/speaking.js";
+import { SPEAKING_HOLD_MS, SPEAKING_LEVEL, SpeakingDetector, energyLevel } from "../../frontend/js/speaking.js";
 
 test("silence is not speaking", () => {
   const d = new SpeakingDetector();
@@ -24,9 +24,13 @@ test("unknown level (muted, no audio) is off at once", () => {
   assert.equal(d.feed(undefined, 20), false);
 });
 
-test("receiverLevel reads the first synchronization source, null without one", () => {
-  assert.equal(receiverLevel(undefined), null);
-  assert.equal(receiverLevel({ getSynchronizationSources: () => [] }), null);
-  assert.equal(receiverLevel({ getSynchronizationSources: () => [{ audioLevel: 0.25 }] }), 0.25);
-  assert.equal(receiverLevel({ getSynchronizationSources: () => [{}] }), null);
+test("energyLevel: the RMS over the interval between two readings", () => {
+  const first = energyLevel(null, { totalAudioEnergy: 1, totalSamplesDuration: 10 });
+  assert.equal(first.level, null);
+  const second = energyLevel(first.reading, { totalAudioEnergy: 1 + 0.25 * 0.2, totalSamplesDuration: 10.2 });
+  assert.ok(Math.abs(second.level - 0.5) < 1e-9, second.level);
+  // no new audio: no level, the reading kept
+  assert.equal(energyLevel(second.reading, { totalAudioEnergy: 1.05, totalSamplesDuration: 10.2 }).level, null);
+  // no audio stats at all
+  assert.deepEqual(energyLevel(second.reading, undefined), { level: null, reading: null });
 });
