@@ -399,7 +399,8 @@ export class Call {
     const state = this.signaling.state;
     const peers = [...this.peers.values()];
     const connected = peers.filter((p) => p.state === "connected").length;
-    $("waiting").hidden = !(this.selfId && peers.length === 0);
+    // Nobody can follow the invite while the service is unreachable: the banner says so instead.
+    $("waiting").hidden = !(this.selfId && peers.length === 0) || this.reachability.unreachable;
     $("call").classList.toggle("alone", peers.length === 0);
     if (this.reachability.unreachable) ui.setStatus("unreachable", "Service unreachable");
     else if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");

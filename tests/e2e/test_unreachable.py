@@ -42,6 +42,7 @@ def test_an_unreachable_service_is_said_so_with_a_retry(
     banner = ada.get_by_test_id("error-banner")
     expect(banner).to_contain_text("The Parley service is unreachable")
     expect(banner).to_contain_text("Nobody can join you until it is back")
+    expect(ada.get_by_test_id("waiting")).to_be_hidden()  # no invitation while nobody can follow it
     retry = ada.get_by_test_id("error-action")
     expect(retry).to_have_text("Retry now")
     check_accessibility(ada, "service unreachable")
@@ -53,5 +54,6 @@ def test_an_unreachable_service_is_said_so_with_a_retry(
         retry.click()
         expect(status).to_have_attribute("data-state", "waiting", timeout=TIMEOUT_MS)
         expect(banner.filter(has_text="unreachable")).to_have_count(0)
+        expect(ada.get_by_test_id("waiting")).to_be_visible()
     finally:
         back.stop()
