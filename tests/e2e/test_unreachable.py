@@ -12,7 +12,15 @@ from playwright.sync_api import expect
 
 from devstack.server import LocalStack
 from tests.e2e.conftest import NewPage
-from tests.e2e.helpers import TIMEOUT_MS, check_accessibility, create_room
+from tests.e2e.helpers import (
+    TIMEOUT_MS,
+    check_accessibility,
+    create_room,
+    open_chat,
+    send_chat,
+    two_person_call,
+    video_advances,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -57,3 +65,24 @@ def test_an_unreachable_service_is_said_so_with_a_retry(
         expect(ada.get_by_test_id("waiting")).to_be_visible()
     finally:
         back.stop()
+
+
+def test_in_a_call_the_media_continues_while_the_service_is_unreachable(
+    new_page: NewPage, local_stack: LocalStack
+) -> None:
+    ada, grace = two_person_call(new_page)
+
+    local_stack.stop()
+
+    for page in (ada, grace):
+        expect(page.get_by_test_id("status")).to_have_attribute(
+            "data-state", "unreachable", timeout=UNREACHABLE_AFTER_MS + TIMEOUT_MS
+        )
+        expect(page.get_by_test_id("error-banner")).to_contain_text(
+            "Your call with the people already connected continues"
+        )
+    video_advances(ada)
+    video_advances(grace)
+    send_chat(ada, "still talking")
+    open_chat(grace)
+    expect(grace.get_by_test_id("chat-log")).to_contain_text("still talking")
