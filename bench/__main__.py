@@ -93,6 +93,9 @@ def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
         from bench import callsetup, signalsize  # need Chromium and Playwright
 
         results["call_setup"] = callsetup.run(runs=1 if quick else 10)
+        from bench import userpath
+
+        results["user_path"] = userpath.run(rounds=1 if quick else 7, aws_rounds=1 if quick else 5)
         if not quick:  # eight browsers: minutes, not seconds
             results["signal_sizes"] = signalsize.run()
         from bench import relaycall  # also needs coturn (apt-get install coturn)

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from devstack import latency
 from signaling.definition import LAMBDA_CONCURRENCY
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -141,6 +142,11 @@ class Invoker:
         if not self._acquire():
             raise LambdaThrottled(f"{dotted}: {self.concurrency} invocations are running (Rate Exceeded.)")
         context = LambdaContext(function_name=f"parley-local-{function.function_id}")
+        try:
+            await latency.invocation()  # API Gateway reaching a warm Lambda (zero unless profiled)
+        except BaseException:
+            self._release(Future())
+            raise
 
         def run() -> Any:
             # Resolved on the worker: the first import of a handler module can take a while and must not stall
