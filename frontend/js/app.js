@@ -3,6 +3,8 @@
 import { Call } from "./call.js";
 import { icePolicyFrom, installIcePolicy } from "./icepolicy.js";
 import { Lobby, parseRoom, prefs } from "./lobby.js";
+import { prewarm } from "./prewarm.js";
+import { preconnect } from "./signaling.js";
 import * as ui from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -69,11 +71,13 @@ async function main() {
 
   $("rejoin-button").addEventListener("click", () => {
     $("ended").hidden = true;
+    wsUrlPromise.then(preconnect, () => {});
     ui.hideBanner();
     lobby.show(lastChoice?.room ?? parseRoom(location.href));
   });
   $("home-button").addEventListener("click", () => {
     $("ended").hidden = true;
+    wsUrlPromise.then(preconnect, () => {});
     ui.hideBanner();
     history.replaceState(null, "", location.pathname);
     lobby.show(null);
@@ -86,7 +90,10 @@ async function main() {
     ui.showBanner("The room in this link is not valid. Check the link, or start a new room.", { kind: "warning", code: "room-input" });
   }
   lobby.show(room !== null ? parseRoom(room) : null);
-  wsUrlPromise.catch(() => {});
+  // While the person looks at the preview: the signaling socket and the WebRTC stack get ready (nothing here
+  // depends on the room), so that joining costs one trip to the server and the offer.
+  wsUrlPromise.then(preconnect, () => {});
+  prewarm();
 }
 
 // Before any call exists: `?ice=relay` forces every connection through the TURN server (a diagnostic).

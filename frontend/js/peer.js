@@ -13,6 +13,7 @@
 import { CandidateBatcher } from "./batcher.js";
 import { splitCandidates, utf8Length } from "./limits.js";
 import { SeqCounter, SeqReorderer } from "./ordering.js";
+import { certificates } from "./prewarm.js";
 
 export const CHAT_CHANNEL = { label: "chat", id: 0 };
 export const FILE_CHANNEL = { label: "file", id: 1 };
@@ -62,7 +63,10 @@ export class Peer extends EventTarget {
     this.setupStartedAt = performance.now();
     this.connectedAt = null;
 
-    const pc = (this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" }));
+    const configuration = { iceServers, bundlePolicy: "max-bundle" };
+    const prewarmed = certificates();
+    if (prewarmed) configuration.certificates = prewarmed;
+    const pc = (this.pc = new RTCPeerConnection(configuration));
     pc.addEventListener("icecandidate", ({ candidate }) => this.batcher.add(candidate));
     pc.addEventListener("negotiationneeded", () => this.#offer());
     pc.addEventListener("track", ({ track }) => {
@@ -126,6 +130,8 @@ export class Peer extends EventTarget {
       this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly" });
     }
     this.#openChannels();
+    // Offer now rather than in a later task when `negotiationneeded` fires: the event then finds the offer made.
+    this.#offer();
   }
 
   /** After the first remote offer: adopt the offer's transceivers as ours and attach our tracks to them. */
@@ -162,6 +168,9 @@ export class Peer extends EventTarget {
 
   async #offer() {
     if (!this.started || this.closed) return; // an existing member waits for the newcomer's offer
+    // Already offering (start() offers at once, and the `negotiationneeded` that follows finds the offer made); a
+    // need that arises meanwhile fires the event again once the connection is back to stable.
+    if (this.makingOffer || this.pc.signalingState !== "stable") return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
