@@ -48,6 +48,8 @@ PROFILES = {
 
 _lock = threading.Lock()
 _current = PROFILES["zero"]
+_sleep = time.sleep  # how the hooks wait (a test replaces them to see what they would wait)
+_async_sleep = asyncio.sleep
 
 
 def named(name: str) -> Profile:
@@ -87,15 +89,15 @@ def profile(name: str) -> Iterator[Profile]:
 
 async def invocation() -> None:
     if _current.invocation_ms:
-        await asyncio.sleep(_current.invocation_ms / 1000)
+        await _async_sleep(_current.invocation_ms / 1000)
 
 
 def dynamodb_call() -> None:
     """Blocks the calling handler thread, as a synchronous boto3 call does."""
     if _current.dynamodb_ms:
-        time.sleep(_current.dynamodb_ms / 1000)
+        _sleep(_current.dynamodb_ms / 1000)
 
 
 async def post() -> None:
     if _current.post_ms:
-        await asyncio.sleep(_current.post_ms / 1000)
+        await _async_sleep(_current.post_ms / 1000)

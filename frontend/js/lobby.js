@@ -187,7 +187,8 @@ export class Lobby {
     }
     if (this.tracks.audio) this.tracks.audio.enabled = this.switches.micOn;
     this.#renderPreview();
-    await this.#fillDevices();
+    // Not awaited: joining needs the tracks, not the device list (enumerateDevices), which fills in meanwhile.
+    this.devicesFilled = this.#fillDevices().catch(() => {});
   }
 
   #renderPreview() {
