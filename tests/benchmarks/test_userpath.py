@@ -11,8 +11,9 @@ from bench.userpath import critical_hops
 
 OFFER = {"sid": "a", "seq": 1, "description": {"type": "offer", "sdp": "v=0"}}
 ANSWER = {"sid": "b", "seq": 1, "description": {"type": "answer", "sdp": "v=0"}}
-NEWCOMER_CANDIDATES = {"sid": "a", "seq": 2, "candidates": [{"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host"}]}
-MEMBER_CANDIDATES = {"sid": "b", "seq": 2, "candidates": [{"candidate": "candidate:2 1 udp 1 127.0.0.1 6000 typ host"}]}
+HOST = "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host"
+NEWCOMER_CANDIDATES = {"sid": "a", "seq": 2, "candidates": [{"candidate": HOST}]}
+MEMBER_CANDIDATES = {"sid": "b", "seq": 2, "candidates": [{"candidate": HOST.replace("5000", "6000")}]}
 
 
 def out(at: float, data: dict[str, Any] | None = None, kind: str = "signal") -> dict[str, Any]:

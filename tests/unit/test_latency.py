@@ -4,9 +4,9 @@ name is refused with the choices."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ ECHO = Route("echo", f"{echo_handlers.__name__}.echo", route_response=True)
 
 
 @pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """What the hooks would have waited, in seconds, in order (they do not wait)."""
     waited: list[float] = []
 
@@ -29,7 +29,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 
     monkeypatch.setattr(latency, "_sleep", waited.append)
     monkeypatch.setattr(latency, "_async_sleep", async_sleep)
-    yield waited
+    return waited
 
 
 def test_zero_is_the_default_and_waits_nothing(waits: list[float]) -> None:
@@ -87,8 +87,6 @@ def test_an_unknown_profile_is_refused_with_the_choices() -> None:
     ("args", "env"), [(["--latency", "mars"], {}), ([], {"DEVSTACK_LATENCY": "mars"})], ids=["flag", "environment"]
 )
 def test_the_command_line_refuses_an_unknown_profile(args: list[str], env: dict[str, str]) -> None:
-    import os
-
     completed = subprocess.run(
         [sys.executable, "-m", "devstack", "--port", "0", *args],
         env={**os.environ, **env},
