@@ -151,10 +151,8 @@ export class Peer extends EventTarget {
       const track = this.tracks[kind];
       const init = { direction: track ? "sendrecv" : "recvonly" };
       const scale = startScale(track);
-      if (scale > 1) {
-        init.sendEncodings = [{ scaleResolutionDownBy: scale }];
-        this.scaledDown = true;
-      }
+      if (scale > 1) init.sendEncodings = [{ scaleResolutionDownBy: scale }];
+      if (kind === "video") this.scaledDown = scale > 1;
       this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, init);
     }
     this.#openChannels();
@@ -178,9 +176,11 @@ export class Peer extends EventTarget {
 
   /** The answerer's side of the start scaling (the offerer asked for it in addTransceiver). */
   async #startScaledDown() {
+    if (this.scaledDown !== undefined) return; // decided once, at the first negotiation
+    this.scaledDown = false;
     const sender = this.transceivers.video?.sender;
     const scale = startScale(sender?.track ?? null);
-    if (!sender || scale <= 1 || this.scaledDown !== undefined) return;
+    if (!sender || scale <= 1) return;
     try {
       const parameters = sender.getParameters();
       if (!parameters.encodings?.length) return;
