@@ -99,8 +99,29 @@ export class Lobby {
       $("join-button").querySelector("span").textContent = "Join now";
     }
     this.#fillCapacity();
-    if (!this.mediaReady) this.mediaReady = this.#openMedia();
+    if (!this.mediaReady) {
+      this.mediaReady = this.#openMedia();
+      this.#holdStart(this.mediaReady, room);
+    }
     (room ? $("join-button") : $("name-input")).focus();
+  }
+
+  /**
+   * The join and create buttons wait for the camera and microphone (granted, refused or absent: whatever the answer):
+   * a call cannot start without knowing what it sends, so a click before then would only wait, with nothing to show
+   * for it. Once enabled, a click starts the call at once (the socket is already open).
+   * @param {Promise<void>} opening
+   * @param {string|null} room
+   */
+  #holdStart(opening, room) {
+    const buttons = [$("join-button"), $("create-button")];
+    for (const button of buttons) button.disabled = true;
+    opening
+      .catch(() => {})
+      .finally(() => {
+        for (const button of buttons) button.disabled = false;
+        if (room && (document.activeElement === document.body || document.activeElement === null)) $("join-button").focus();
+      });
   }
 
   /** Hides the lobby; the tracks now belong to the call. */
