@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.userpath import critical_hops
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OFFER = {"sid": "a", "seq": 1, "description": {"type": "offer", "sdp": "v=0"}}
 ANSWER = {"sid": "b", "seq": 1, "description": {"type": "answer", "sdp": "v=0"}}
@@ -63,3 +68,28 @@ def test_a_side_that_never_got_what_ice_needs_is_an_error() -> None:
 
     with pytest.raises(RuntimeError, match="first side"):
         critical_hops(member, newcomer, since=0)
+
+
+@pytest.mark.browser
+def test_the_user_path_benchmark_runs_and_finds_three_trips(tmp_path: Path) -> None:
+    """One round of each, in real Chromium (its own process: the benchmark starts its own local stacks)."""
+    output = tmp_path / "user_path.json"
+    script = (
+        "import json, sys; from bench import userpath; "
+        "json.dump(userpath.run(rounds=1, aws_rounds=1), open(sys.argv[1], 'w'))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(output.read_text())
+
+    parley, aws = result["parley"], result["parley_aws"]
+    assert parley["hops"]["median"] == aws["hops"]["median"] == 3  # join, offer, answer: candidates ride along
+    assert aws["profile"]["name"] == "aws"
+    for path in (parley, aws):
+        assert 0 < path["click_s"]["median"] < path["navigation_s"]["median"]  # the click comes after the page load
+    assert result["baseline"]["navigation_s"]["median"] > 0
+    assert result["ratio"]["navigation"] == round(
+        parley["navigation_s"]["median"] / result["baseline"]["navigation_s"]["median"], 2
+    )
