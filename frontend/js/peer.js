@@ -22,7 +22,7 @@ const OFFER_ANSWER_TIMEOUT_MS = 10000;
 const FIRST_OFFER_FALLBACK_MS = 10000;
 // The first frame: WebRTC starts every call at a bandwidth estimate of about 300 kbps, and its encoder drops the first
 // frames of a source too large for that (libwebrtc's initial frame dropping, up to four frames) while it asks the
-// camera for a smaller size. A 720p camera would so lose the call's first ~130 ms of video. Instead the video starts
+// camera for a smaller size: a 720p camera can so lose up to ~130 ms of the call's first video. Instead the video starts
 // scaled down to what the start estimate carries (START_PIXELS, 640x480 and below are sent as they are) and goes to
 // full size once the estimate has grown past FULL_SIZE_BPS (or after FULL_SIZE_AFTER_MS whatever it says).
 const START_PIXELS = 640 * 480;
