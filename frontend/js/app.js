@@ -1,5 +1,6 @@
 // Entry point: reads /config.json, then moves between the lobby, the call and the "ended" screen.
 
+import { takeEarlyConfig } from "./boot.js";
 import { Call } from "./call.js";
 import { icePolicyFrom, installIcePolicy } from "./icepolicy.js";
 import { Lobby, parseRoom, prefs } from "./lobby.js";
@@ -14,7 +15,7 @@ const $ = (id) => document.getElementById(id);
  * @returns {Promise<string>}
  */
 async function loadWsUrl() {
-  const response = await fetch("config.json", { cache: "no-store" });
+  const response = await (takeEarlyConfig() ?? fetch("config.json", { cache: "no-store" }));
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
   const { wsUrl } = await response.json();
   if (typeof wsUrl !== "string" || !/^wss?:\/\//.test(wsUrl)) throw new Error("config.json has no wsUrl");

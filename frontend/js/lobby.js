@@ -1,6 +1,7 @@
 // The lobby: camera/microphone preview with device choice, display name (remembered), and either joining a room
 // (by code or link) or creating a new one with a chosen capacity.
 
+import { takeEarlyMedia } from "./boot.js";
 import { describeMediaProblems, listDevices, openLocalMedia, watchLevel } from "./media.js";
 import { hideBanner, showBanner } from "./ui.js";
 
@@ -199,7 +200,11 @@ export class Lobby {
   async #openMedia() {
     const wanted = { audio: !this.tracks.audio, video: !this.tracks.video && this.switches.camOn };
     if (wanted.audio || wanted.video) {
-      const opened = await openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video });
+      // The first time, both kinds on the default devices: what boot.js opened at page load.
+      const first = wanted.audio && wanted.video && !this.deviceIds.audio && !this.deviceIds.video;
+      const early = first ? takeEarlyMedia() : null;
+      const opened = await (early ??
+        openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video }));
       for (const kind of ["audio", "video"]) {
         if (!wanted[kind]) continue;
         this.tracks[kind] = opened[kind];
