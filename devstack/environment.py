@@ -21,6 +21,11 @@ def handler_defaults(port: int, management_url: str) -> dict[str, str]:
         # Metrics would otherwise print one EMF JSON document per invocation on stdout.
         "POWERTOOLS_METRICS_DISABLED": "true",
         "LOG_LEVEL": "WARNING",
+        # A departure's follow-up (signaling.grace.Departure) comes after 60 s in AWS, past any function's timeout,
+        # because Lambda may stop an invocation between freeing a seat and telling the room. The local runtime
+        # cannot stop a thread, so the follow-up only redoes an announcement that failed; 2 s keeps the queue from
+        # holding a minute of pending messages after every departure (wait_idle and make dev's shutdown wait for it).
+        "FOLLOW_UP_DELAY_SECONDS": "2",
         "AWS_DEFAULT_REGION": REGION,
     }
 

@@ -91,6 +91,8 @@ class Gateway:
         self.max_connection_time = max_connection_time
         self.connections: dict[str, Connection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._departing: set[str] = set()
+        """Sockets closed whose $disconnect is not yet started (between the close and the spawn)."""
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(f"/{self.stage}", self.handshake)
@@ -135,16 +137,22 @@ class Gateway:
                     code = int(ws.close_code or 1006)
                 break
         finally:
+            self._departing.add(info.connection_id)
             expiry.cancel()
             self.connections.pop(info.connection_id, None)
             if connection.closing is not None:
                 code, reason = connection.closing
-            if not ws.closed:
-                await ws.close()
-        # Best-effort and after the fact, as in AWS: the socket is already closed and nobody waits for this.
-        self._spawn(
-            self._invoke_lifecycle("$disconnect", disconnect_event(info, code, reason or _REASONS.get(code, "")))
-        )
+            try:
+                if not ws.closed:
+                    await ws.close()
+            finally:
+                # Best-effort and after the fact, as in AWS: the socket is already closed and nobody waits for this.
+                self._spawn(
+                    self._invoke_lifecycle(
+                        "$disconnect", disconnect_event(info, code, reason or _REASONS.get(code, ""))
+                    )
+                )
+                self._departing.discard(info.connection_id)
         return ws
 
     async def _connect(self, info: ConnectionInfo, request: web.Request) -> tuple[int, str]:
@@ -195,9 +203,20 @@ class Gateway:
         self._spawn(self.close(connection, code, reason, frame_reason=frame_reason))
 
     @property
+    def tasks(self) -> frozenset[asyncio.Task[None]]:
+        """What the gateway started and has not finished: invocations, replies, closes."""
+        return frozenset(self._tasks)
+
+    @property
+    def settling(self) -> bool:
+        """Something is unfinished: a task the gateway started, or a socket closing (server-side, or closed) whose
+        $disconnect is not started yet."""
+        return bool(self._tasks or self._departing or any(not c.open for c in self.connections.values()))
+
+    @property
     def busy(self) -> bool:
         """Some socket is open, or some invocation (a message, a $disconnect) has not finished."""
-        return bool(self.connections or self._tasks)
+        return bool(self.connections or self._tasks or self._departing)
 
     async def shutdown(self) -> None:
         """Close every socket with 1001 and let in-flight invocations (and the $disconnects, which may wait out a

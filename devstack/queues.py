@@ -19,10 +19,16 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
+
+from devstack.runtime import LambdaThrottled
 from signaling.definition import QueueSpec
 
 if TYPE_CHECKING:
@@ -35,6 +41,40 @@ POLL_INTERVAL_SECONDS = 0.05
 it becomes visible; a short local poll keeps that (a long poll would hold the moto lock)."""
 
 Invoke = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+def housekeep_queues(region: str, lock: threading.Lock, now: float | None = None) -> dict[str, int]:
+    """What SQS does in the background and moto does not, over every queue of the region:
+
+    - drop messages older than their queue's MessageRetentionPeriod (as of `now`, epoch seconds): moto keeps them
+      forever (it only stops delivering them), so a dead-letter queue nobody reads would grow without end;
+    - forget the receipt handles of deleted messages: moto remembers every one, forever (so that deleting one again
+      succeeds). A second delete of a message deleted before the last housekeeping then gets ReceiptHandleIsInvalid,
+      as a stale receipt handle can in SQS; the event source mapping deletes each receipt once.
+
+    How many messages and receipt handles went."""
+    cutoff = time.time() if now is None else now
+    expired = forgotten = 0
+    with lock:
+        for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
+            retention = int(queue.message_retention_period)  # type: ignore[attr-defined]  # set from its attributes
+            kept: list[Any] = []
+            gone: list[Any] = []
+            for message in queue._messages:
+                (kept if (message.sent_timestamp or 0) / 1000 + retention > cutoff else gone).append(message)
+            for message in gone:
+                queue.pending_messages.discard(message)
+            expired += len(gone)
+            queue._messages = kept
+            forgotten += len(queue.deleted_messages)
+            queue.deleted_messages = set()
+    return {"expired_messages": expired, "receipts": forgotten}
+
+
+def deleted_receipts(region: str, lock: threading.Lock) -> int:
+    """How many deleted receipt handles moto holds, over every queue."""
+    with lock:
+        return sum(len(queue.deleted_messages) for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values())
 
 
 @dataclass(frozen=True)
@@ -156,6 +196,14 @@ class EventSourceMapping:
     async def _deliver(self, invoke: Invoke, messages: list[dict[str, Any]]) -> None:
         try:
             response = await invoke(self.event(messages))
+        except LambdaThrottled:
+            # The function's concurrency is in use: the batch goes back to the queue, visible again after the
+            # visibility timeout, its receive count raised. (Lambda may first retry a throttled batch within the
+            # visibility timeout, which AWS sizes at six times the function's timeout for that; not emulated.)
+            log.warning(
+                "%s consumer %s throttled; %d messages stay queued", self.spec.key, self.spec.handler, len(messages)
+            )
+            await asyncio.to_thread(self.settle, messages, None, raised=True)
         except Exception:
             log.exception("%s consumer %s failed", self.spec.key, self.spec.handler)
             await asyncio.to_thread(self.settle, messages, None, raised=True)
@@ -168,6 +216,11 @@ class EventSourceMapping:
             self._stopping.set()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=timeout)
+
+    @property
+    def in_flight(self) -> int:
+        """Batches delivered and not yet settled (at most max_concurrency)."""
+        return len(self._in_flight)
 
     def pending(self) -> int:
         """Messages not yet settled: waiting (delayed ones included), received and in flight."""

@@ -4,6 +4,7 @@ and the embedded DynamoDB, with the very handlers Lambda runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -16,11 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import boto3
 from aiohttp import web
 
-from devstack.dynamodb import EmbeddedDynamoDB
+from devstack.dynamodb import (
+    TTL_SWEEP_SECONDS,
+    EmbeddedDynamoDB,
+    moto_lock,
+    stop_tracking_moto_instances,
+    tracked_moto_instances,
+)
 from devstack.environment import HandlerEnvironment, handler_defaults
 from devstack.gateway import Gateway
 from devstack.management import ManagementApi
-from devstack.queues import EventSourceMapping, create_queue
+from devstack.queues import EventSourceMapping, create_queue, deleted_receipts, housekeep_queues
 from devstack.runtime import Invoker
 from devstack.throttle import Clock, Throttle, ThrottleSettings
 from devstack.traffic import Traffic
@@ -33,6 +40,7 @@ from signaling.definition import (
     ROUTES,
     QueueSpec,
     Route,
+    reserved_concurrency,
 )
 
 if TYPE_CHECKING:
@@ -68,16 +76,24 @@ class LocalStack:
         clock: Clock = time.monotonic,
         grace_queue: QueueSpec = GRACE_QUEUE,
         redeliver: float = 0.01,
+        reserved: Mapping[str, int] | None = None,
+        housekeeping_interval: float = TTL_SWEEP_SECONDS,
     ) -> None:
         """throttle: the stage's, routes' and account's limits (default: what `make deploy` sets); clock: what the
         throttle's token buckets read (a test's fake makes throttling deterministic); redeliver: the share of
         processed queue messages delivered a second time (SQS delivers at least once; 1% keeps the consumers'
-        idempotency exercised in every run, tests set 0 or 1 to decide)."""
+        idempotency exercised in every run, tests set 0 or 1 to decide); reserved: each function's reserved
+        concurrency by key (default: as the CDK stack reserves it for these functions at this stage throttle; {}
+        puts every function on the shared pool, as an account with too little concurrency to reserve any)."""
         self.host = host
         self.port = port
         self.frontend = frontend
         self.traffic = Traffic()
-        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled)
+        routes = tuple(routes)
+        if reserved is None:
+            stage_rate = (throttle or ThrottleSettings()).stage.rate
+            reserved = reserved_concurrency(stage_rate, [*(r for r in routes if r.handler), grace_queue])
+        self.invoker = Invoker(lambda_concurrency, on_done=self.traffic.handled, reserved=reserved)
         self.gateway = Gateway(
             routes,
             self.invoker,
@@ -87,6 +103,8 @@ class LocalStack:
             idle_timeout=idle_timeout,
             max_connection_time=max_connection_time,
         )
+        self.housekeeping_interval = housekeeping_interval
+        self._housekeeping_task: asyncio.Task[None] | None = None
         self._overrides = dict(env or {})
         self._grace_queue = grace_queue
         self._redeliver = redeliver
@@ -145,6 +163,58 @@ class LocalStack:
                 raise TimeoutError("the local stack is still busy")
             time.sleep(0.01)
 
+    def wait_invocations(self, timeout: float = 10) -> None:
+        """Wait until no invocation is in flight, nothing the gateway started (a reply, a close) is unfinished and
+        every socket the server closed has had its $disconnect: whatever a handler posted has then reached its
+        socket, so a ping sent after this is answered after it. (A socket the client closes counts once the
+        gateway has seen the close.)"""
+        deadline = time.monotonic() + timeout
+        while self.invoker.running or self._on_loop(lambda: self.gateway.settling):
+            if time.monotonic() > deadline:
+                raise TimeoutError("invocations are still running")
+            time.sleep(0.01)
+
+    def housekeeping(self, now: float | None = None) -> dict[str, int]:
+        """What AWS does in the background and moto does not: delete the table's expired items (DynamoDB's TTL) and
+        the queues' messages past their retention period, as of `now` (epoch seconds), and forget moto's deleted
+        SQS receipt handles. Runs every `housekeeping_interval` seconds; tests call it with a `now` of their
+        choosing."""
+        if self._dynamodb is None:
+            raise RuntimeError("the local stack is not running")
+        region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
+        stop_tracking_moto_instances()  # any moto model class imported since
+        return {"expired_items": self._dynamodb.delete_expired(now), **housekeep_queues(region, moto_lock(), now)}
+
+    def footprint(self) -> dict[str, int]:
+        """The size of every structure of the stack that grows with sockets or messages, to show each is bounded
+        or returns to where it was (the handler durations the benchmarks read are bounded by DURATIONS_KEPT)."""
+        region = self._environment.get("AWS_DEFAULT_REGION") if self._environment else "us-east-1"
+        gateway = self._on_loop(
+            lambda: {"connections": len(self.gateway.connections), "tasks": len(self.gateway.tasks)}
+        )
+        mapping = self.grace_mapping
+        return {
+            **gateway,
+            "invocations": self.invoker.running,
+            "functions_running": self.invoker.functions_running,
+            "traffic_kinds": len(self.traffic.frames_in) + len(self.traffic.frames_out),
+            "table_items": len(self._all_items()),
+            "queued_messages": mapping.pending() if mapping is not None else 0,
+            "batches_in_flight": mapping.in_flight if mapping is not None else 0,
+            "deleted_receipts": deleted_receipts(region, moto_lock()),
+            "moto_instances": tracked_moto_instances(),
+        }
+
+    def _all_items(self) -> list[dict[str, Any]]:
+        table, items = self.table, []
+        scan: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = table.scan(**scan)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return items
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def wait_queues_settled(self, timeout: float = 30) -> None:
         """Wait until every queued message (grace periods still running included) is delivered and settled."""
         deadline = time.monotonic() + timeout
@@ -189,10 +259,10 @@ class LocalStack:
         region = self._environment.get("AWS_DEFAULT_REGION")
         sqs = boto3.client("sqs", region_name=region)
         queue = create_queue(sqs, self._grace_queue, f"{self._environment.get('TABLE_NAME')}-{self._grace_queue.key}")
+        stop_tracking_moto_instances()  # SQS's model classes, imported by now
         self._environment.set("GRACE_QUEUE_URL", queue.url)
         self.grace_mapping = EventSourceMapping(self._grace_queue, sqs, queue, region, redeliver=self._redeliver)
-        handlers = [route.handler for route in self.gateway.routes.values() if route.handler]
-        self.invoker.warm([*handlers, self._grace_queue.handler])
+        self.invoker.warm([*self.gateway.routes.values(), self._grace_queue])
 
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -215,6 +285,15 @@ class LocalStack:
         mapping, spec = self.grace_mapping, self._grace_queue
         if mapping is not None:
             self._mapping_task = asyncio.create_task(mapping.run(lambda event: self.invoker.invoke(spec, event)))
+        self._housekeeping_task = asyncio.create_task(self._housekeep())
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(self.housekeeping_interval)
+            try:
+                await asyncio.to_thread(self.housekeeping)
+            except Exception:
+                logging.getLogger("devstack").exception("housekeeping failed")
 
     def stop(self) -> None:
         """Idempotent; safe after a failed start."""
@@ -238,6 +317,9 @@ class LocalStack:
                 LocalStack._running = None
 
     async def _shutdown(self) -> None:
+        if self._housekeeping_task is not None:
+            self._housekeeping_task.cancel()
+            await asyncio.gather(self._housekeeping_task, return_exceptions=True)
         await self.gateway.shutdown()
         # Grace periods still running end with the stack (their seats vanish with the embedded table); batches
         # already delivered finish first.

@@ -8,6 +8,9 @@ from collections import Counter, defaultdict, deque
 
 DURATIONS_KEPT = 10_000
 """Handler durations kept per route (the latest): enough for any benchmark, and bounded under a flood."""
+KINDS_KEPT = 64
+"""Distinct message kinds counted per direction; any further kind is counted as "(other)", so the counters stay
+bounded whatever `type` a frame names."""
 
 
 def message_type(frame: str | bytes) -> str:
@@ -35,10 +38,10 @@ class Traffic:
         self._lock = threading.Lock()
 
     def inbound(self, route_key: str) -> None:
-        self.frames_in[route_key] += 1
+        _count(self.frames_in, route_key)
 
     def outbound(self, frame: str | bytes) -> None:
-        self.frames_out[message_type(frame)] += 1
+        _count(self.frames_out, message_type(frame))
 
     def handled(self, route_key: str, milliseconds: float) -> None:
         with self._lock:  # the first append for a route creates its list, from any worker
@@ -52,3 +55,9 @@ class Traffic:
         self.frames_in.clear()
         self.frames_out.clear()
         self.handler_ms.clear()
+
+
+def _count(counter: Counter[str], kind: str) -> None:
+    if kind not in counter and len(counter) >= KINDS_KEPT:
+        kind = "(other)"
+    counter[kind] += 1

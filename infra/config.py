@@ -17,7 +17,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from signaling.definition import ACCOUNT_THROTTLE, MAX_SIGNAL_BYTES, STAGE_THROTTLE
+from signaling.definition import (
+    ACCOUNT_THROTTLE,
+    MAX_SIGNAL_BYTES,
+    STAGE_THROTTLE,
+    UNRESERVED_CONCURRENCY_MINIMUM,
+    reserved_concurrency,
+)
+
+RESERVATION_MODES = ("auto", "true", "false")
 
 # CloudWatch Logs accepts only these retention periods.
 _RETENTION = {
@@ -75,6 +83,14 @@ class Config:
     throttle_rate: int = field(default=STAGE_THROTTLE.rate, metadata={"context": "throttleRate"})
     """Steady-state requests per second for the whole stage (every socket together); the local stack's default too."""
     throttle_burst: int = field(default=STAGE_THROTTLE.burst, metadata={"context": "throttleBurst"})
+    reserved_concurrency: str = field(default="auto", metadata={"context": "reservedConcurrency"})
+    """Each function's bulkhead (signaling.definition.reserved_concurrency, sized from throttleRate). "auto": only
+    when accountConcurrency is known and holds them with 100 left unreserved (otherwise none, with a synth
+    warning); "true": always (synthesis fails if accountConcurrency is known and cannot hold them); "false": never."""
+    account_concurrency: int | None = field(default=None, metadata={"context": "accountConcurrency"})
+    """The Lambda concurrency this stack may reserve from: the account's unreserved concurrency in the region plus
+    what this stack's functions already reserve. `make deploy` reads it from the account (infra/account.py); a
+    guess here could make a deploy fail, so there is no default."""
     log_retention_days: int = field(default=30, metadata={"context": "logRetentionDays"})
     log_level: str = field(default="INFO", metadata={"context": "logLevel"})
     memory_size: int = field(default=256, metadata={"context": "memorySize"})
@@ -106,6 +122,10 @@ class Config:
         if self.throttle_rate > ACCOUNT_THROTTLE.rate:
             # API Gateway refuses stage limits above the account's; raise the account quota first.
             raise ConfigError(f"throttleRate cannot exceed the account throttle quota ({ACCOUNT_THROTTLE.rate}/s)")
+        if self.reserved_concurrency not in RESERVATION_MODES:
+            raise ConfigError(f"reservedConcurrency must be one of {', '.join(RESERVATION_MODES)}")
+        if self.reserved_concurrency == "true" and not self._reservations_fit():
+            raise ConfigError(self._reservations_do_not_fit())
         if self.max_signal_bytes is not None and self.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends each message as one frame; API Gateway closes the socket on a frame over 32 KB.
             raise ConfigError(
@@ -137,6 +157,42 @@ class Config:
             # "*" would let any web site use the service through its visitors' browsers: list origins instead.
             if not origin.startswith(("https://", "http://")):
                 raise ConfigError(f"allowedOrigins entries are origins like https://example.com, got {origin!r}")
+
+    @property
+    def reserved(self) -> dict[str, int]:
+        """Reserved concurrency by function key ({} when none is reserved: see reservation_warning)."""
+        if self.reserved_concurrency == "true" or (
+            self.reserved_concurrency == "auto" and self.account_concurrency is not None and self._reservations_fit()
+        ):
+            return reserved_concurrency(self.throttle_rate)
+        return {}
+
+    @property
+    def reserved_total(self) -> int:
+        return sum(reserved_concurrency(self.throttle_rate).values())
+
+    @property
+    def reservation_warning(self) -> str | None:
+        """Why "auto" reserved nothing, for a synth warning; None when it reserved or was told not to."""
+        if self.reserved_concurrency != "auto" or self.reserved:
+            return None
+        if self.account_concurrency is None:
+            return (
+                "no reserved concurrency (bulkheads): the account's Lambda concurrency is unknown. `make deploy` "
+                "reads it; with the CDK CLI alone pass -c accountConcurrency=N (docs/deploy.md, Capacity)"
+            )
+        return self._reservations_do_not_fit() + "; deploying without bulkheads"
+
+    def _reservations_fit(self) -> bool:
+        available = self.account_concurrency
+        return available is None or available - self.reserved_total >= UNRESERVED_CONCURRENCY_MINIMUM
+
+    def _reservations_do_not_fit(self) -> str:
+        return (
+            f"the functions' reserved concurrency ({self.reserved_total} at throttleRate {self.throttle_rate}) "
+            f"must leave {UNRESERVED_CONCURRENCY_MINIMUM} of accountConcurrency ({self.account_concurrency}) "
+            "unreserved: raise the account's Lambda quota, lower throttleRate, or set reservedConcurrency=false"
+        )
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -178,6 +234,10 @@ def _int(raw: Any) -> int:
     if value <= 0:
         raise ValueError(f"expected a positive integer, got {value}")
     return value
+
+
+def _reservation_mode(raw: Any) -> str:
+    return str(_bool(raw)).lower() if str(raw).strip().lower() != "auto" else "auto"
 
 
 def _bool(raw: Any) -> bool:
@@ -233,6 +293,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_signal_bytes": _int,
     "throttle_rate": _int,
     "throttle_burst": _int,
+    "reserved_concurrency": _reservation_mode,
+    "account_concurrency": _int,
     "log_retention_days": _int,
     "log_level": _log_level,
     "memory_size": _int,

@@ -217,7 +217,7 @@ class SignalingApi(Construct):
         if turn_secret is not None:
             # Settings reads it everywhere; only the TURN route's function may read the secret itself.
             environment["TURN_SECRET_ARN"] = turn_secret.secret_arn
-        if isinstance(spec, Route) and spec.enqueues_grace:
+        if spec.enqueues_grace:
             environment["GRACE_QUEUE_URL"] = self.grace_queue.queue_url
         log_group = logs.LogGroup(
             self,
@@ -246,6 +246,8 @@ class SignalingApi(Construct):
             log_group=log_group,
             role=role,
             environment=environment,
+            # The bulkhead (None: the account's unreserved pool), as the local stack's invoker applies it.
+            reserved_concurrent_executions=self._config.reserved.get(spec.key),
         )
         # Exactly the calls `spec` declares: per DynamoDB action on the table, per HTTP method on @connections.
         if spec.table_calls:
@@ -259,11 +261,10 @@ class SignalingApi(Construct):
                     resources=[self.connections_arn(method) for method in spec.management_methods],
                 )
             )
-        if isinstance(spec, Route):
-            if turn_secret is not None and spec.reads_turn_secret:
-                turn_secret.grant_read(function)
-            if spec.enqueues_grace:
-                self.grace_queue.grant_send_messages(function)
+        if isinstance(spec, Route) and turn_secret is not None and spec.reads_turn_secret:
+            turn_secret.grant_read(function)
+        if spec.enqueues_grace:
+            self.grace_queue.grant_send_messages(function)
         return function
 
     def connections_arn(self, method: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import Annotations, CfnOutput, Fn, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -20,6 +20,8 @@ class ParleyStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = Config.from_context(self.node)
+        if config.reservation_warning is not None:
+            Annotations.of(self).add_warning_v2("parley:reserved-concurrency", config.reservation_warning)
         self.turn = self._turn(config) if config.turn else None
         if self.turn is not None:
             # The servers' own URLs join any configured ones: `joined` lists them all, with one set of credentials.

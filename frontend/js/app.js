@@ -51,7 +51,12 @@ async function main() {
       onLimits: (limits) => {
         if (limits.maxCapacity) prefs.maxCapacity = limits.maxCapacity;
       },
-      onEnd: (reason, detail) => showEnded(reason, detail),
+      onEnd: (reason, detail) => {
+        // The ended call (its peers, streams and transfers) is not reachable any more, so it can be collected.
+        if (window.parley.call === call) window.parley.call = null;
+        call = null;
+        showEnded(reason, detail);
+      },
     });
     window.parley.call = call;
     call.start();

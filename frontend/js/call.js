@@ -1,12 +1,13 @@
 // One call: the signaling session, a Peer per remote participant (full mesh), local media controls, chat, files,
 // connection quality, and what the screen says about all of it.
 
-import { ChatChannel, chatMessage } from "./chat.js";
+import { ChatChannel, chatMessage, MAX_CHAT_CHARS, readMessage } from "./chat.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
 import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
 import { Peer } from "./peer.js";
 import { SignalingClient } from "./signaling.js";
 import { sampleQuality } from "./stats.js";
+import { sizeLimitText, Transfers } from "./transfers.js";
 import * as ui from "./ui.js";
 
 const STATS_INTERVAL_MS = 2000;
@@ -25,7 +26,12 @@ export const ERROR_TEXT = {
   "invalid-token": "Your place in the room has expired. Rejoining as a new participant…",
   "too-large": "A message was too large for the signaling server and was dropped.",
   internal: "The signaling server had a problem. Retrying…",
+  unavailable: "The signaling server is busy right now. Retrying…",
+  "rate-limited": "Too many requests at once; the app is slowing down…",
 };
+
+/** Codes that say "try again shortly" (docs/protocol.md, "Failures and retries"): a warning, not an error. */
+const PASSING = new Set(["internal", "unknown-peer", "unavailable", "rate-limited"]);
 
 const PEER_STATE_TEXT = {
   new: "Connecting…",
@@ -62,6 +68,8 @@ export class Call {
     this.ended = false;
     this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
     this.abort = new AbortController();
+    this.transfers = new Transfers({ createURL: (b) => URL.createObjectURL(b), revokeURL: (u) => URL.revokeObjectURL(u) });
+    /** @type {Map<string, any>} file id -> ui.FileCard */ this.fileCards = new Map();
     this.inviteUrl = `${location.origin}${location.pathname}?room=${encodeURIComponent(this.room)}`;
   }
 
@@ -104,6 +112,9 @@ export class Call {
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
+    this.transfers.clear(); // received files leave memory with the call (their links stop working)
+    this.fileCards.clear();
+    $("chat-log").replaceChildren();
     $("local-video").srcObject = null;
     $("call").hidden = true;
     $("call").classList.remove("sidebar-open");
@@ -249,7 +260,7 @@ export class Call {
       this.end("error", { code, message });
       return;
     }
-    ui.showBanner(text, { kind: code === "internal" || code === "unknown-peer" ? "warning" : "error", code });
+    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code });
     clearTimeout(this.bannerTimer);
     this.bannerTimer = setTimeout(() => ui.hideBanner(code), 8000);
     if (code === "not-joined") this.signaling.reconnectNow();
@@ -438,18 +449,16 @@ export class Call {
     for (const entry of this.peers.values()) entry.chat?.send(message);
   }
 
-  #onChatMessage(entry, message) {
-    if (message.type === "chat" && typeof message.text === "string") {
-      ui.appendChat(ui.bubble(message.text), { who: entry.name, at: Date.now() });
+  #onChatMessage(entry, raw) {
+    const message = readMessage(raw);
+    if (message?.type === "chat") {
+      const text = message.cut ? `${message.text}… (cut: longer than ${MAX_CHAT_CHARS} characters)` : message.text;
+      ui.appendChat(ui.bubble(text), { who: entry.name, at: Date.now() });
       this.#bumpUnread();
-    } else if (message.type === "state") {
-      entry.remote = {
-        audio: message.audio !== false,
-        video: message.video !== false,
-        screen: message.screen === true,
-      };
-      if (typeof message.name === "string" && message.name && message.name !== entry.name) {
-        entry.name = message.name.slice(0, 64);
+    } else if (message?.type === "state") {
+      entry.remote = { audio: message.audio, video: message.video, screen: message.screen };
+      if (message.name && message.name !== entry.name) {
+        entry.name = message.name;
         entry.tile.setName(entry.name);
       }
       this.#renderRemoteVideo(entry);
@@ -474,7 +483,7 @@ export class Call {
   #emptyChatHint() {
     const hint = document.createElement("li");
     hint.className = "chat-empty";
-    hint.textContent = "Messages and files you send go to everyone in the call.";
+    hint.textContent = `Messages and files you send go to everyone in the call. ${sizeLimitText(ui.formatBytes)}`;
     $("chat-log").append(hint);
   }
 
@@ -492,10 +501,14 @@ export class Call {
         continue;
       }
       const { bytes, meta } = await prepareFile(file);
+      if (this.ended) return;
       const card = new ui.FileCard(meta, "out");
-      this.outgoingCards ??= new Map();
-      this.outgoingCards.set(meta.id, card);
-      for (const [peerId, entry] of recipients) card.addRow(peerId, `To ${entry.name || "Guest"}`);
+      this.fileCards.set(meta.id, card);
+      this.transfers.open(meta, recipients.map(([peerId]) => peerId));
+      for (const [peerId, entry] of recipients) {
+        card.addRow(peerId, `To ${entry.name || "Guest"}`);
+        card.addCancel(peerId, () => entry.files.cancel(meta.id));
+      }
       ui.appendChat(card.element, { mine: true });
       for (const [, entry] of recipients) entry.files.send(bytes, meta);
     }
@@ -503,30 +516,43 @@ export class Call {
 
   #fileHandlers(entry) {
     const peerId = entry.peer.peerId;
-    const incoming = new Map();
+    const t = this.transfers;
+    // Our own files are known by their id; a peer's by peerId/id, so no peer can reach another's card or ours.
+    const fileKey = (id, direction) => (direction === "in" ? `${peerId}/${id}` : id);
+    const rowKey = (direction) => (direction === "in" ? "in" : peerId);
+    const update = (id, direction, change) => {
+      const key = fileKey(id, direction);
+      this.fileCards.get(key)?.render(rowKey(direction), change(key, rowKey(direction)));
+    };
     return {
       onOffer: (meta) => {
         const card = new ui.FileCard(meta, "in");
         card.addRow("in", `From ${entry.name || "Guest"}`);
-        incoming.set(meta.id, card);
+        card.addCancel("in", () => entry.files?.cancel(meta.id));
+        this.fileCards.set(fileKey(meta.id, "in"), card);
+        t.open({ ...meta, id: fileKey(meta.id, "in") }, ["in"]);
         ui.appendChat(card.element, { who: entry.name });
         this.#bumpUnread();
       },
-      onProgress: (id, done, direction) => {
-        const card = direction === "in" ? incoming.get(id) : this.outgoingCards?.get(id);
-        card?.progress(direction === "in" ? "in" : peerId, done);
-        if (direction === "out" && card && done >= card.meta.size) card.finish(peerId, "sent, waiting for check…", null);
+      onRefused: (meta, reason) => {
+        const who = entry.name || "Someone";
+        const name = typeof meta.name === "string" && meta.name ? meta.name.slice(0, 200) : "a file";
+        ui.systemLine(
+          reason === "busy"
+            ? `${who} tried to send ${name} while another file from them was still arriving; it was refused (ask them to send it again).`
+            : `${who} tried to send ${name}, which could not be accepted (over ${ui.formatBytes(MAX_FILE_BYTES)}, or malformed); it was refused.`,
+        );
       },
+      onProgress: (id, done, direction) => update(id, direction, (key, row) => t.progress(key, row, done, direction)),
       onReceived: (meta, { blob, ok }) => {
-        const card = incoming.get(meta.id);
-        if (!card) return;
-        card.finish("in", ok ? "received · SHA-256 verified" : "failed: the file arrived damaged (SHA-256 mismatch)", ok);
-        if (ok) card.addDownload(blob);
+        const key = fileKey(meta.id, "in");
+        const view = t.received(key, ok);
+        if (!view) return; // cancelled meanwhile
+        this.fileCards.get(key)?.render("in", view);
+        if (ok) this.fileCards.get(key)?.addDownload(t.download(blob));
       },
-      onAck: (id, ok) => this.outgoingCards?.get(id)?.finish(peerId, ok ? "delivered · SHA-256 verified" : "failed: integrity check failed", ok),
-      onFailed: (id, reason) => {
-        (incoming.get(id) ?? this.outgoingCards?.get(id))?.finish(incoming.has(id) ? "in" : peerId, `failed: ${reason}`, false);
-      },
+      onAck: (id, ok) => update(id, "out", (key, row) => t.acked(key, row, ok)),
+      onFailed: (id, reason, direction) => update(id, direction, (key, row) => t.failed(key, row, reason, direction)),
     };
   }
 

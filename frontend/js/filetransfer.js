@@ -5,11 +5,18 @@
 //   binary the file's bytes in order, chunks of at most chunkSize bytes
 //   text   {"type":"file-end","id":"<uuid>"}
 //   text   {"type":"file-ack","id":"<uuid>","ok":true}      (receiver -> sender, after checking size + SHA-256)
-//   text   {"type":"file-cancel","id":"<uuid>"}              (either side gives up)
-// The sender keeps at most HIGH_WATER bytes queued and waits for `bufferedamountlow` (backpressure).
+//   text   {"type":"file-cancel","id":"<uuid>","reason":"cancelled"|"busy"}   (either side gives up)
+// The sender keeps at most HIGH_WATER bytes queued and waits for `bufferedamountlow` (backpressure). A `file-cancel`
+// from the receiver stops the sender at once (no further chunks, no `file-end`); one from the sender drops what was
+// received. A `file-start` while another file from the same peer is still arriving is refused with
+// `file-cancel` reason "busy" (the first one carries on); one it cannot accept (fileStartProblem: over MAX_FILE_BYTES,
+// bad fields), or more bytes than announced, with reason "invalid". The received Blob is always application/octet-stream: the
+// sender's MIME type is only shown, never trusted (a text/html file must not render in the app's origin).
 
 export const CHUNK_SIZE = 16 * 1024;
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
+/** The type every received file is stored and offered as, whatever the sender said. */
+export const NEUTRAL_TYPE = "application/octet-stream";
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 
@@ -49,8 +56,34 @@ export async function prepareFile(file) {
  * - onProgress(id, bytesDone, direction): "in" or "out"
  * - onReceived(meta, {blob, ok}): arrived and checked
  * - onAck(id, ok): the peer reports its check for a file we sent
- * - onFailed(id, reason): the transfer stopped
+ * - onFailed(id, reason, direction): the transfer stopped; reason is one of FAILURE (below), direction "in"|"out"
+ * - onRefused(meta, reason): a file-start was refused: "busy" (another file from this peer is still arriving) or
+ *   FAILURE.invalid (fileStartProblem, e.g. over MAX_FILE_BYTES)
  */
+export const FAILURE = Object.freeze({
+  closed: "closed", // the connection closed
+  cancelledBySender: "cancelled-by-sender",
+  cancelledByReceiver: "cancelled-by-receiver",
+  cancelledByMe: "cancelled-by-me",
+  busy: "busy", // the receiver refused it: another file from us was still arriving there
+  invalid: "invalid", // a file-start the receiver cannot accept, or more bytes than its size
+});
+
+/**
+ * Why a `file-start` cannot be accepted, or null if it can: the fields a receiver relies on, and the size limit.
+ * @param {any} meta
+ * @returns {string|null}
+ */
+export function fileStartProblem(meta) {
+  if (typeof meta.name !== "string" || meta.name.length === 0 || meta.name.length > 1024) return "name";
+  if (!Number.isSafeInteger(meta.size) || meta.size < 0) return "size";
+  if (meta.size > MAX_FILE_BYTES) return "too large";
+  if (typeof meta.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(meta.sha256)) return "sha256";
+  return null;
+}
+
+class Cancelled extends Error {}
+
 export class FileChannel {
   /**
    * @param {RTCDataChannel} channel
@@ -62,6 +95,10 @@ export class FileChannel {
     this.sending = Promise.resolve();
     this.incoming = null;
     this.outgoing = new Set();
+    /** @type {Map<string, string>} outgoing ids stopped before or while sending -> FAILURE reason */
+    this.stopped = new Map();
+    /** @type {Map<string, () => void>} wakes a send waiting in #drained when its transfer is cancelled */
+    this.wakers = new Map();
     channel.binaryType = "arraybuffer";
     channel.bufferedAmountLowThreshold = LOW_WATER;
     channel.addEventListener("message", ({ data }) => this.#onMessage(data));
@@ -75,28 +112,70 @@ export class FileChannel {
    * @returns {Promise<void>}
    */
   send(bytes, meta) {
+    this.outgoing.add(meta.id);
     const run = () => this.#send(bytes, meta);
     this.sending = this.sending.then(run, run);
     return this.sending;
   }
 
+  /**
+   * Gives up a transfer in either direction: tells the peer (`file-cancel`) and stops sending or receiving it.
+   * @param {string} id
+   * @returns {boolean} whether there was such a transfer still running
+   */
+  cancel(id) {
+    if (this.incoming?.meta.id === id) {
+      this.incoming = null;
+      this.#tell({ type: "file-cancel", id, reason: "cancelled" });
+      this.handlers.onFailed?.(id, FAILURE.cancelledByMe, "in");
+      return true;
+    }
+    if (this.outgoing.has(id) && !this.stopped.has(id)) {
+      this.stopped.set(id, FAILURE.cancelledByMe);
+      this.wakers.get(id)?.();
+      this.#tell({ type: "file-cancel", id, reason: "cancelled" });
+      this.#finishOutgoing(id, FAILURE.cancelledByMe);
+      return true;
+    }
+    return false;
+  }
+
   async #send(bytes, meta) {
-    this.outgoing.add(meta.id);
+    if (this.stopped.delete(meta.id)) return; // cancelled while queued
+    const check = () => {
+      if (this.stopped.has(meta.id)) throw new Cancelled();
+      if (this.channel.readyState !== "open") throw new Error(FAILURE.closed);
+    };
     try {
       await this.#whenOpen();
+      check();
       this.channel.send(JSON.stringify(meta));
       for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_SIZE) {
-        if (this.channel.readyState !== "open") throw new Error("the connection closed");
-        if (this.channel.bufferedAmount > HIGH_WATER) await this.#drained();
+        check();
+        if (this.channel.bufferedAmount > HIGH_WATER) await this.#drained(meta.id);
+        check();
         this.channel.send(bytes.slice(offset, offset + CHUNK_SIZE));
         this.handlers.onProgress?.(meta.id, Math.min(bytes.byteLength, offset + CHUNK_SIZE), "out");
       }
+      check();
       if (bytes.byteLength === 0) this.handlers.onProgress?.(meta.id, 0, "out");
       this.channel.send(JSON.stringify({ type: "file-end", id: meta.id }));
     } catch (error) {
-      this.outgoing.delete(meta.id);
-      this.handlers.onFailed?.(meta.id, error.message ?? String(error));
+      if (error instanceof Cancelled) {
+        this.stopped.delete(meta.id); // whoever stopped it has reported it
+        return;
+      }
+      this.#finishOutgoing(meta.id, FAILURE.closed);
     }
+  }
+
+  #finishOutgoing(id, reason) {
+    if (!this.outgoing.delete(id)) return;
+    this.handlers.onFailed?.(id, reason, "out");
+  }
+
+  #tell(message) {
+    if (this.channel.readyState === "open") this.channel.send(JSON.stringify(message));
   }
 
   #whenOpen() {
@@ -108,17 +187,23 @@ export class FileChannel {
     });
   }
 
-  #drained() {
+  /** Waits for the buffer to drain, the channel to close, or this transfer to be cancelled. */
+  #drained(id) {
     return new Promise((resolve, reject) => {
-      const done = () => {
+      const stop = () => {
         this.channel.removeEventListener("bufferedamountlow", done);
         this.channel.removeEventListener("close", closed);
+        this.wakers.delete(id);
+      };
+      const done = () => {
+        stop();
         resolve();
       };
       const closed = () => {
-        this.channel.removeEventListener("bufferedamountlow", done);
-        reject(new Error("the connection closed"));
+        stop();
+        reject(new Error(FAILURE.closed));
       };
+      this.wakers.set(id, done);
       this.channel.addEventListener("bufferedamountlow", done);
       this.channel.addEventListener("close", closed, { once: true });
     });
@@ -127,6 +212,14 @@ export class FileChannel {
   #onMessage(data) {
     if (typeof data !== "string") {
       if (!this.incoming) return;
+      if (this.incoming.received + data.byteLength > this.incoming.meta.size) {
+        // More than announced: stop holding it in memory and say so on both sides.
+        const { id } = this.incoming.meta;
+        this.incoming = null;
+        this.#tell({ type: "file-cancel", id, reason: FAILURE.invalid });
+        this.handlers.onFailed?.(id, FAILURE.invalid, "in");
+        return;
+      }
       this.incoming.chunks.push(data);
       this.incoming.received += data.byteLength;
       this.handlers.onProgress?.(this.incoming.meta.id, this.incoming.received, "in");
@@ -138,7 +231,19 @@ export class FileChannel {
     } catch {
       return;
     }
+    if (!message || typeof message !== "object" || typeof message.id !== "string") return;
     if (message.type === "file-start") {
+      if (this.incoming) {
+        // One file at a time per channel: keep the first, refuse this one, and say so on both sides.
+        this.#tell({ type: "file-cancel", id: message.id, reason: "busy" });
+        this.handlers.onRefused?.(message, FAILURE.busy);
+        return;
+      }
+      if (fileStartProblem(message)) {
+        this.#tell({ type: "file-cancel", id: message.id, reason: FAILURE.invalid });
+        this.handlers.onRefused?.(message, FAILURE.invalid);
+        return;
+      }
       this.incoming = { meta: message, chunks: [], received: 0 };
       this.handlers.onOffer?.(message);
     } else if (message.type === "file-end" && this.incoming?.meta.id === message.id) {
@@ -146,16 +251,23 @@ export class FileChannel {
       this.incoming = null;
       this.#verify(meta, chunks, received);
     } else if (message.type === "file-ack") {
-      this.outgoing.delete(message.id);
-      this.handlers.onAck?.(message.id, message.ok === true);
+      if (this.outgoing.delete(message.id)) this.handlers.onAck?.(message.id, message.ok === true);
     } else if (message.type === "file-cancel") {
-      if (this.incoming?.meta.id === message.id) this.incoming = null;
-      this.handlers.onFailed?.(message.id, "cancelled by the sender");
+      if (this.incoming?.meta.id === message.id) {
+        this.incoming = null;
+        this.handlers.onFailed?.(message.id, FAILURE.cancelledBySender, "in");
+      } else if (this.outgoing.has(message.id) && !this.stopped.has(message.id)) {
+        const refusals = { [FAILURE.busy]: FAILURE.busy, [FAILURE.invalid]: FAILURE.invalid };
+        const reason = refusals[message.reason] ?? FAILURE.cancelledByReceiver;
+        this.stopped.set(message.id, reason);
+        this.wakers.get(message.id)?.(); // a send waiting for the buffer to drain stops now
+        this.#finishOutgoing(message.id, reason);
+      }
     }
   }
 
   async #verify(meta, chunks, received) {
-    const blob = new Blob(chunks, { type: meta.mime || "application/octet-stream" });
+    const blob = new Blob(chunks, { type: NEUTRAL_TYPE });
     const hash = await sha256Hex(await blob.arrayBuffer());
     const ok = received === meta.size && hash === String(meta.sha256).toLowerCase();
     this.handlers.onReceived?.(meta, { blob, ok, sha256: hash });
@@ -163,9 +275,10 @@ export class FileChannel {
   }
 
   #onClose() {
-    if (this.incoming) this.handlers.onFailed?.(this.incoming.meta.id, "the connection closed");
+    if (this.incoming) this.handlers.onFailed?.(this.incoming.meta.id, FAILURE.closed, "in");
     this.incoming = null;
-    for (const id of this.outgoing) this.handlers.onFailed?.(id, "the connection closed");
+    const outgoing = [...this.outgoing];
     this.outgoing.clear();
+    for (const id of outgoing) this.handlers.onFailed?.(id, FAILURE.closed, "out");
   }
 }

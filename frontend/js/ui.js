@@ -299,37 +299,49 @@ export class FileCard {
   }
 
   /**
+   * A "Cancel" button for one row (removed when the row reaches its final state).
    * @param {string} key
-   * @param {number} done bytes
+   * @param {() => void} onCancel
    */
-  progress(key, done) {
+  addCancel(key, onCancel) {
     const row = this.rows.get(key);
     if (!row) return;
-    row.progress.value = done;
-    const pct = this.meta.size ? Math.floor((100 * done) / this.meta.size) : 100;
-    row.status.textContent = `${row.label}: ${pct}%`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "file-cancel";
+    button.textContent = "Cancel";
+    button.dataset.testid = "file-cancel";
+    button.setAttribute("aria-label", `Cancel ${this.meta.name} (${row.label})`);
+    button.addEventListener("click", onCancel, { once: true });
+    row.status.after(button);
+    row.cancel = button;
   }
 
   /**
+   * Shows one row's state (a view from transfers.js).
    * @param {string} key
-   * @param {string} text
-   * @param {boolean|null} ok
+   * @param {{text: string, value: number, ok: boolean|null, final: boolean}|null} view
    */
-  finish(key, text, ok) {
+  render(key, view) {
     const row = this.rows.get(key);
-    if (!row) return;
-    if (ok) row.progress.value = row.progress.max;
-    row.status.textContent = `${row.label}: ${text}`;
-    if (ok !== null) row.status.dataset.ok = String(ok);
+    if (!row || !view) return;
+    row.progress.value = view.value;
+    row.status.textContent = `${row.label}: ${view.text}`;
+    if (view.ok !== null) row.status.dataset.ok = String(view.ok);
+    if (view.final) {
+      row.cancel?.remove();
+      row.cancel = null;
+    }
   }
 
   /**
-   * Offers the received file for download.
-   * @param {Blob} blob
+   * Offers the received file for download. The URL's Blob is application/octet-stream and the link has `download`,
+   * so the file is saved, never opened in the app's origin.
+   * @param {string} url
    */
-  addDownload(blob) {
+  addDownload(url) {
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
+    link.href = url;
     link.download = this.meta.name;
     link.textContent = `Download ${this.meta.name}`;
     link.dataset.testid = "file-download";

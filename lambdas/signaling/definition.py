@@ -6,7 +6,8 @@ Standard library only: the CDK app and the local stack import this without pulli
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,11 @@ DISCONNECT_GRACE_SECONDS = 10
 once. Nothing waits it out: $disconnect enqueues a message delayed by this much (GRACE_QUEUE), and the seat is freed
 when it is delivered, unless a resume or a `leave` came first."""
 
+FOLLOW_UP_DELAY_SECONDS = 60
+"""How long after a removal starts its follow-up message (signaling.grace.Departure) is delivered: longer than any
+function's timeout (the queue consumer's 30 s is the longest), so the invocation that removed the seat has either
+announced it or is dead by then."""
+
 MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
@@ -30,6 +36,7 @@ TABLE_CALLS: dict[str, tuple[str, ...]] = {
     "BatchGetItem": ("dynamodb:BatchGetItem",),
     "Query": ("dynamodb:Query",),
     "DeleteItem": ("dynamodb:DeleteItem",),
+    "UpdateItem": ("dynamodb:UpdateItem",),
     # IAM has no action for a transaction itself: each of its items needs the single-item action. Ours put, update
     # and delete (signaling.storage), and never use ConditionCheck.
     "TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
@@ -42,6 +49,10 @@ MANAGEMENT_CALLS: dict[str, str] = {"PostToConnection": "POST", "GetConnection":
 
 _REMOVES_MEMBERS = frozenset({"Query", "TransactWriteItems", "DeleteItem"})
 """The calls of freeing a seat and telling the room (Signaling._remove): every route that can free one makes them."""
+
+_LIMITED = frozenset({"UpdateItem"})
+"""The call of the per-connection limits (signaling.ratelimit), made by every route a client's request reaches a
+table through."""
 
 
 class _Calls:
@@ -72,6 +83,20 @@ class _Calls:
 
 
 @dataclass(frozen=True)
+class Bulkhead:
+    """A function's reserved concurrency, sized from the capacity arithmetic (docs/deploy.md, "Capacity"): the most
+    invocations the traffic that feeds it can keep running at once if each took `seconds` (the duration assumed in
+    AWS), times BULKHEAD_HEADROOM. Reserved concurrency is a guarantee (no other function, of this stack or of the
+    account, can take it) and a cap (one more invocation is throttled), so no route can starve another.
+
+    fed_by: "stage" for a message route (the stage throttle bounds its rate), "connections" for $connect (the
+        account's new connections per second bound it, and the stage's)."""
+
+    fed_by: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Route(_Calls):
     """One WebSocket route.
 
@@ -80,9 +105,11 @@ class Route(_Calls):
     table_calls: the DynamoDB operations the handler calls (keys of TABLE_CALLS).
     management_calls: the Management API operations the handler calls (keys of MANAGEMENT_CALLS).
     reads_turn_secret: the handler hands out TURN credentials, so it may read the TURN secret.
-    enqueues_grace: the handler starts grace periods, so it may send to GRACE_QUEUE.
+    enqueues_grace: the handler starts grace periods or frees seats (whose announcement it follows through with a
+        queued signaling.grace.Departure), so it may send to GRACE_QUEUE.
     route_response: the integration's return body is sent back to the caller (a two-way route).
     mock_response: the body a MOCK route answers with.
+    bulkhead: how its reserved concurrency is sized; None leaves the function on the account's unreserved pool.
     """
 
     key: str
@@ -94,6 +121,7 @@ class Route(_Calls):
     route_response: bool = False
     mock_response: str | None = None
     timeout_seconds: int = 10
+    bulkhead: Bulkhead | None = None
 
     @property
     def function_id(self) -> str:
@@ -102,8 +130,11 @@ class Route(_Calls):
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("$connect", "signaling.handlers.connect"),
+    Route("$connect", "signaling.handlers.connect", bulkhead=Bulkhead("connections", 0.02)),
     # Frees the seat and posts only when the grace period is configured to 0 (it then frees the seat at once).
+    # No bulkhead: reserved concurrency is also a cap, and API Gateway never retries a throttled $disconnect, so a
+    # cap would turn a burst of closing sockets into lost $disconnects. It draws on the unreserved pool, which no
+    # interactive route depends on (theirs are reserved).
     Route(
         "$disconnect",
         "signaling.handlers.disconnect",
@@ -111,28 +142,34 @@ ROUTES: tuple[Route, ...] = (
         management_calls=frozenset({"PostToConnection"}),
         enqueues_grace=True,
     ),
-    Route("$default", "signaling.handlers.default", route_response=True),
+    Route("$default", "signaling.handlers.default", route_response=True, bulkhead=Bulkhead("stage", 0.01)),
     # Reads a peer to resume it, closes the socket it replaces, and asks whether members of a full room are alive.
     Route(
         "join",
         "signaling.handlers.join",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection", "GetConnection", "DeleteConnection"}),
         reads_turn_secret=True,
+        enqueues_grace=True,
         route_response=True,
+        bulkhead=Bulkhead("stage", 0.10),
     ),
     # Reads sender and target in one BatchGetItem; frees the target's seat if its socket is gone.
     Route(
         "signal",
         "signaling.handlers.signal",
-        table_calls=_REMOVES_MEMBERS | {"BatchGetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"BatchGetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
+        bulkhead=Bulkhead("stage", 0.04),
     ),
     Route(
         "leave",
         "signaling.handlers.leave",
-        table_calls=_REMOVES_MEMBERS | {"GetItem"},
+        table_calls=_REMOVES_MEMBERS | _LIMITED | {"GetItem"},
         management_calls=frozenset({"PostToConnection"}),
+        enqueues_grace=True,
+        bulkhead=Bulkhead("stage", 0.08),
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
@@ -162,6 +199,8 @@ class QueueSpec(_Calls):
     table_calls: frozenset[str] = _REMOVES_MEMBERS | {"GetItem"}
     """As a Route's: the consumer frees seats (Signaling.grace_over)."""
     management_calls: frozenset[str] = frozenset({"PostToConnection"})
+    enqueues_grace: bool = True
+    """As a Route's: freeing a seat queues its follow-up (signaling.grace.Departure) on GRACE_QUEUE."""
     batch_size: int = 10
     max_concurrency: int = 10
     timeout_seconds: int = 30
@@ -274,3 +313,39 @@ LAMBDA_CONCURRENCY = 1000
 """Lambda's default concurrency quota per account and Region, shared by every function (new accounts may get less;
 `aws lambda get-account-settings` tells). Beyond it an invocation is throttled (429), which API Gateway reports to
 the caller as "Internal server error"."""
+
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+"""Lambda refuses a reservation that would leave less than this much of the account's concurrency unreserved
+("You can reserve up to the Unreserved account concurrency value minus 100", Configuring reserved concurrency)."""
+BULKHEAD_HEADROOM = 2
+"""A bulkhead holds twice what its route needs at the full stage throttle with the assumed durations: it only
+throttles when the function runs more than twice as slow as assumed while the stage is saturated."""
+BULKHEAD_MINIMUM = 10
+"""No bulkhead holds fewer: at a small stage throttle the arithmetic gives 1 or 2, and a few requests arriving
+together (the stage's burst lets them through at once) would then be throttled by Lambda rather than by the stage."""
+
+
+def reserved_concurrency(
+    stage_rate: int = STAGE_THROTTLE.rate, functions: Iterable[Route | QueueSpec] | None = None
+) -> dict[str, int]:
+    """The reserved concurrency of `functions` (default: every function), by function key; those left out draw on
+    the unreserved pool. A route's comes from its Bulkhead and the stage's steady rate; a queue consumer's is its
+    event source mapping's maximum concurrency (AWS advises reserving at least that much, or the mapping's
+    invocations are throttled)."""
+    reserved: dict[str, int] = {}
+    for function in FUNCTIONS.values() if functions is None else functions:
+        key = function.key
+        if isinstance(function, QueueSpec):
+            reserved[key] = function.max_concurrency
+        elif function.bulkhead is not None:
+            rate = stage_rate
+            if function.bulkhead.fed_by == "connections":
+                rate = min(stage_rate, NEW_CONNECTIONS_PER_SECOND)
+            needed = math.ceil(rate * function.bulkhead.seconds * BULKHEAD_HEADROOM)
+            reserved[key] = max(BULKHEAD_MINIMUM, needed)
+    return reserved
+
+
+RESERVED_CONCURRENCY = reserved_concurrency()
+"""The deployed default (stage throttle 600/s): $connect 20, $default 12, join 120, signal 48, leave 96, the grace
+consumer 10; 306 of the account's 1,000, leaving 694 unreserved, $disconnect's among them."""

@@ -8,9 +8,11 @@ from typing import ClassVar
 class SignalingError(Exception):
     code: ClassVar[str] = "internal"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after_ms: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after_ms = retry_after_ms
+        """When set, the reply carries it as `retryAfterMs`: the caller may retry after that long."""
 
 
 class BadRequest(SignalingError):
@@ -39,6 +41,19 @@ class InvalidToken(SignalingError):
 
 class TooLarge(SignalingError):
     code = "too-large"
+
+
+class Unavailable(SignalingError):
+    """Something the action needs (a post to another socket, DynamoDB) failed or was throttled, and nothing was
+    committed that a retry would trip over: retrying is safe."""
+
+    code = "unavailable"
+
+
+class RateLimited(SignalingError):
+    """The socket sent more than its per-connection limits allow (signaling.ratelimit)."""
+
+    code = "rate-limited"
 
 
 class Internal(SignalingError):

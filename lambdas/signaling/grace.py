@@ -1,4 +1,10 @@
-"""Grace periods as delayed SQS messages: $disconnect starts one, and the seat is freed when it is delivered.
+"""Grace periods and departures' follow-through as delayed SQS messages on one queue (GRACE_QUEUE).
+
+- GraceOver: $disconnect starts a grace period, and the seat is freed when the message is delivered.
+- Departure: freeing a seat queues one *before* it commits, delayed past any invocation's timeout
+  (signaling.definition.FOLLOW_UP_DELAY_SECONDS). The removal writes a departure record in the same transaction, and
+  the invocation deletes it once the room was told `peer-left`. If the invocation died between the two (a timeout, a
+  crash), the message finds the record and tells the room then: the announcement survives the invocation.
 
 Nothing sleeps: a Lambda that waited out the grace period would hold an execution environment (and a share of the
 account's concurrency) for all of it, exactly when many sockets drop at once.
@@ -53,6 +59,43 @@ class GraceOver:
         return {"domainName": self.domain_name, "stage": self.stage}
 
 
+@dataclass(frozen=True)
+class Departure:
+    """The body of a follow-up message: "peer `peer_id`, on socket `connection_id`, was being removed; if the room
+    was not told, tell it"."""
+
+    peer_id: str
+    connection_id: str
+    domain_name: str
+    stage: str
+
+    def dumps(self) -> str:
+        fields = {"kind": "departure", "peerId": self.peer_id, "connectionId": self.connection_id}
+        return json.dumps(fields | {"domainName": self.domain_name, "stage": self.stage}, separators=(",", ":"))
+
+    @property
+    def request_context(self) -> dict[str, Any]:
+        return {"domainName": self.domain_name, "stage": self.stage}
+
+
+def loads(body: str) -> GraceOver | Departure:
+    """Either message kind from a queue message's body; MalformedGraceMessage for anything else."""
+    try:
+        fields = json.loads(body)
+        kind = fields.get("kind") if isinstance(fields, dict) else None
+    except ValueError as exc:
+        raise MalformedGraceMessage(f"not a grace message: {body[:200]!r}") from exc
+    if kind is None:
+        return GraceOver.loads(body)
+    try:
+        values = (fields["peerId"], fields["connectionId"], fields["domainName"], fields["stage"])
+    except KeyError as exc:
+        raise MalformedGraceMessage(f"not a departure message: {body[:200]!r}") from exc
+    if kind != "departure" or not all(isinstance(value, str) and value for value in values):
+        raise MalformedGraceMessage(f"not a departure message: {body[:200]!r}")
+    return Departure(*values)
+
+
 class GraceQueue:
     """Sends "grace over" messages, each delayed by the grace period. The client is created on first use, so the
     routes that never start a grace period never build one."""
@@ -68,3 +111,12 @@ class GraceQueue:
             raise ConfigurationError("GRACE_QUEUE_URL is not set, so no grace period can start")
         message = GraceOver(conn, self._domain_name, self._stage)
         self._client().send_message(QueueUrl=self._queue_url, MessageBody=message.dumps(), DelaySeconds=delay_seconds)
+
+    def follow_up(self, peer_id: str, conn: str, delay_seconds: int) -> bool:
+        """Queue a Departure; False (and nothing queued) when no queue is configured (a deployment without grace
+        periods): the removal's announcement is then only as durable as the invocation."""
+        if not self._queue_url:
+            return False
+        message = Departure(peer_id, conn, self._domain_name, self._stage)
+        self._client().send_message(QueueUrl=self._queue_url, MessageBody=message.dumps(), DelaySeconds=delay_seconds)
+        return True

@@ -60,6 +60,7 @@ def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         context_ = event["requestContext"]
         request = validate(wire.decode_event(event), Join)
+        wiring.limiter().admit(conn, wiring.settings().join_limit)
         joined = wiring.service(context_).join(conn, request, connected_at=context_["connectedAt"] / 1000)
         metrics.add_metric(name="Resumed" if joined["resumed"] else "Joined", unit=MetricUnit.Count, value=1)
         return _reply(joined)
@@ -73,6 +74,7 @@ def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from signaling.models import Signal, validate
 
         request = validate(wire.decode_event(event), Signal)
+        wiring.limiter().admit(conn, wiring.settings().message_limit)
         wiring.service(event["requestContext"]).signal(conn, request)
         return OK
 
@@ -85,6 +87,7 @@ def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from signaling.models import Leave, validate
 
         validate(wire.decode_event(event), Leave)
+        wiring.limiter().admit(conn, wiring.settings().message_limit)
         wiring.service(event["requestContext"]).leave(conn)
         return OK
 
@@ -102,10 +105,20 @@ def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, An
     except SignalingError as exc:
         metrics.add_metric(name=f"Error-{exc.code}", unit=MetricUnit.Count, value=1)
         message = error(exc.code, exc.message, action)
-    except Exception:
-        logger.exception("unhandled error", extra={"action": action})
-        metrics.add_metric(name="Error-internal", unit=MetricUnit.Count, value=1)
-        message = error("internal", INTERNAL_MESSAGE, action)
+        if exc.retry_after_ms is not None:
+            message["retryAfterMs"] = exc.retry_after_ms
+    except Exception as exc:
+        from signaling.faults import transient
+
+        busy = transient(exc)
+        if busy is not None:
+            logger.warning("a dependency failed", extra={"action": action, "error": repr(exc)})
+            metrics.add_metric(name=f"Error-{busy.code}", unit=MetricUnit.Count, value=1)
+            message = error(busy.code, busy.message, action) | {"retryAfterMs": busy.retry_after_ms}
+        else:
+            logger.exception("unhandled error", extra={"action": action})
+            metrics.add_metric(name="Error-internal", unit=MetricUnit.Count, value=1)
+            message = error("internal", INTERNAL_MESSAGE, action)
     if reply:
         return _reply(message)
     try:

@@ -23,10 +23,12 @@ from signaling.errors import (
     NotJoined,
     RoomFull,
     TooLarge,
+    Unavailable,
     UnknownPeer,
 )
 from signaling.ice import ice_servers
 from signaling.models import Join, Signal, dumps, peer_joined, peer_left
+from signaling.observability import logger
 from signaling.sender import Sender
 from signaling.settings import Settings
 from signaling.storage import ConnectionTaken, Contended, Member, Peer, PeerIdTaken, Room, Storage
@@ -38,6 +40,10 @@ class GraceTimer(Protocol):
     """Calls Signaling.grace_over(conn) once `delay_seconds` have passed (signaling.grace.GraceQueue in AWS)."""
 
     def start(self, conn: str, delay_seconds: int) -> None: ...
+
+    def follow_up(self, peer_id: str, conn: str, delay_seconds: int) -> bool:
+        """Calls Signaling.departure_over(peer_id, conn) once `delay_seconds` have passed; False if it cannot."""
+        ...
 
 
 def hash_token(token: str) -> str:
@@ -87,10 +93,25 @@ class Signaling:
         # takes it back.
         claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
         self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
-        room = self._storage.room(request.room)
-        others = [m for m in room.live if m.peer_id != peer_id]
-        others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
-        return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        try:
+            room = self._storage.room(request.room)
+            others = [m for m in room.live if m.peer_id != peer_id]
+            others = self._deliver(request.room, others, peer_joined(peer_id, request.name))
+            return self._joined(room, peer_id, token, request.name, others, resumed=False)
+        except Exception:
+            self._abandon_seat(conn, peer_id)
+            raise
+
+    def _abandon_seat(self, conn: str, peer_id: str) -> None:
+        """A join failed after its seat was committed (a read or the TURN secret failed): free the seat, so that the
+        caller, who hears an error, can retry on the same socket. Best effort: if this fails too, the seat is freed
+        like any other (`leave`, the socket's grace period, its TTL)."""
+        try:
+            connection = self._storage.connection(conn)
+            if connection is not None and connection.peer_id == peer_id:
+                self._remove(connection.room, Member(peer_id, "", conn, connection.slot), "left")
+        except Exception:
+            logger.warning("could not free the seat of a failed join", extra={"peer": peer_id}, exc_info=True)
 
     def _seat(
         self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
@@ -130,7 +151,7 @@ class Signaling:
                 raise AlreadyJoined(
                     "This connection is already in a room. Send 'leave' first, or open a new connection."
                 ) from exc
-        raise Internal("The room is too busy right now; try again.")
+        raise Unavailable("The room is too busy right now; try again.", retry_after_ms=200)
 
     def _resume(self, conn: str, request: Join, peer_id: str, token: str, expires_at: int) -> dict[str, Any] | None:
         for _ in range(3):
@@ -154,7 +175,7 @@ class Signaling:
             except ConnectionTaken as exc:
                 raise AlreadyJoined("This connection is already in a room.") from exc
             return self._after_resume(peer, token)
-        raise Internal("Could not resume; try again.")
+        raise Unavailable("Could not resume; try again.", retry_after_ms=200)
 
     def _after_resume(self, peer: Peer, token: str) -> dict[str, Any]:
         # Close the replaced socket if it is still open; its $disconnect will find no record and change nothing.
@@ -249,22 +270,67 @@ class Signaling:
         call any number of times: the removal is conditional on the seat still being this socket's."""
         self.leave(conn, reason="disconnected")
 
+    def departure_over(self, peer_id: str, conn: str) -> None:
+        """A removal's follow-up (signaling.grace.Departure) is due: if the room was never told (the invocation that
+        removed the seat died first), tell it now. Safe to call any number of times."""
+        pending = self._storage.pending_departure(peer_id)
+        if pending is None or pending.conn != conn:
+            return  # announced, or never committed
+        reason: LeaveReason = pending.reason if pending.reason in ("left", "disconnected") else "gone"  # type: ignore[assignment]
+        self._tell_room(pending.room, peer_id, conn, reason, recorded=True)  # a failure: SQS delivers it again
+
     def _remove(self, room_name: str, member: Member, reason: LeaveReason) -> None:
+        """Free a seat and tell the room. The announcement is followed through: before the removal commits, a
+        follow-up is queued (it outlives this invocation), and the removal records the departure as unannounced in
+        the same transaction; the record goes once the room was told. If this invocation dies in between, the
+        follow-up finds the record and tells the room (departure_over)."""
+        queued = self._grace is not None and self._grace.follow_up(
+            member.peer_id, member.conn, self._settings.follow_up_delay_seconds
+        )
         removed = self._storage.remove_member(
-            room=room_name, slot=member.slot, peer_id=member.peer_id, conn=member.conn
+            room=room_name,
+            slot=member.slot,
+            peer_id=member.peer_id,
+            conn=member.conn,
+            departure=reason if queued else None,
         )
         if not removed:
             return
+        self._announce(room_name, member.peer_id, member.conn, reason, recorded=queued)
+
+    def _announce(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool) -> None:
+        """Tell the room about a removal that committed. Never raises when the departure is recorded: the action
+        that removed the seat succeeded, and whatever failed here is done again by the queued follow-up."""
+        try:
+            self._tell_room(room_name, peer_id, conn, reason, recorded=recorded)
+        except Exception:
+            if not recorded:
+                raise
+            logger.warning("announcing a departure failed; its follow-up will", extra={"peer": peer_id}, exc_info=True)
+
+    def _tell_room(self, room_name: str, peer_id: str, conn: str, reason: LeaveReason, *, recorded: bool) -> None:
         room = self._storage.room(room_name)
-        if not room.live:
+        if any(m.peer_id == peer_id for m in room.live):
+            pass  # seated again (the same peerId rejoined with its token): it never left, as far as the room knows
+        elif not room.live:
             self._storage.delete_room(room)
-            return
-        self._deliver(room_name, room.live, peer_left(member.peer_id, reason))
+        else:
+            delivery = self._sender.fan_out([m.conn for m in room.live], dumps(peer_left(peer_id, reason)))
+            self._drop_gone(room_name, room.live, delivery.gone)
+            if delivery.failed:
+                return  # keep the record: the follow-up tells the room again (peer-left twice is harmless)
+        if recorded:
+            self._storage.departure_announced(peer_id, conn)
 
     def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
-        """Post to several members at once; remove the ones whose socket is gone. Returns the reachable ones."""
-        gone = self._sender.send_many([m.conn for m in recipients], dumps(message))
+        """Post to several members at once; remove the ones whose socket is gone. Returns the reachable ones (a
+        member whose post failed otherwise, or did not finish within the budget, stays: nothing is known about it).
+        Never raises for a post: what was committed before the fan-out stays valid whatever the posts do."""
+        delivery = self._sender.fan_out([m.conn for m in recipients], dumps(message))
+        self._drop_gone(room_name, recipients, delivery.gone)
+        return [m for m in recipients if m.conn not in delivery.gone]
+
+    def _drop_gone(self, room_name: str, recipients: list[Member], gone: set[str]) -> None:
         for member in recipients:
             if member.conn in gone:
                 self._remove(room_name, member, "gone")
-        return [m for m in recipients if m.conn not in gone]

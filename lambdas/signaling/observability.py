@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from signaling import budget
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
@@ -45,10 +47,13 @@ def _observed(handler: Handler, *, correlation_id_path: str | None) -> Handler:
 
     @functools.wraps(handler)
     def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Whatever the handler waits for, it waits at most until its budget's deadline (signaling.budget).
+        started = budget.start(context)
         try:
             response: dict[str, Any] = published(event, context)
             return response
         finally:
+            budget.end(started)
             # With metrics disabled (the local stack, or POWERTOOLS_METRICS_DISABLED in AWS) Powertools neither
             # publishes nor clears them: they would pile up across invocations, and at 100 values of one metric
             # Powertools serialises them anyway, which fails the invocation when no namespace is set.

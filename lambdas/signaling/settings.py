@@ -7,13 +7,44 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from signaling.definition import DISCONNECT_GRACE_SECONDS, MAX_QUEUE_DELAY_SECONDS, MAX_SIGNAL_BYTES
+from signaling.definition import (
+    DISCONNECT_GRACE_SECONDS,
+    FOLLOW_UP_DELAY_SECONDS,
+    MAX_QUEUE_DELAY_SECONDS,
+    MAX_SIGNAL_BYTES,
+)
 
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 
 
 class ConfigurationError(ValueError):
     """The environment holds a setting the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A per-connection limit (signaling.ratelimit): `burst` requests at once, refilled at `per_second`."""
+
+    name: str
+    per_second: float
+    burst: int
+
+    @property
+    def interval_ms(self) -> int:
+        return max(1, round(1000 / self.per_second))
+
+    @property
+    def tolerance_ms(self) -> int:
+        return self.interval_ms * (self.burst - 1)
+
+
+MESSAGE_LIMIT = Bucket("messages", per_second=20, burst=100)
+"""`signal` and `leave` per socket: bursts of 100, then 20 a second. The bundled client's busiest moment, joining a
+full room of 8, sends about 20 signals (offers and candidate batches to 7 peers: bench signal_sizes); a whole
+8-person call with a screen share, about 160 frames among all 8 sockets."""
+JOIN_LIMIT = Bucket("joins", per_second=0.1, burst=10)
+"""`join` per socket: 10 at once, then one every 10 s. A client joins once per socket (a resume opens a new one):
+this allows room changes and retries after `room-full`, not a pipeline of joins."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,12 @@ class Settings:
     """0 frees a seat as soon as its socket closes; more needs grace_queue_url."""
     grace_queue_url: str | None = None
     """The SQS queue whose delayed messages end grace periods (signaling.definition.GRACE_QUEUE)."""
+    follow_up_delay_seconds: int = FOLLOW_UP_DELAY_SECONDS
+    """FOLLOW_UP_DELAY_SECONDS: when a departure's follow-up (signaling.grace.Departure) is delivered."""
+    message_limit: Bucket = MESSAGE_LIMIT
+    """LIMIT_MESSAGES_PER_SECOND, LIMIT_MESSAGE_BURST."""
+    join_limit: Bucket = JOIN_LIMIT
+    """LIMIT_JOINS_PER_MINUTE, LIMIT_JOIN_BURST."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -55,10 +92,23 @@ class Settings:
             turn_ttl_seconds=_int(env, "TURN_TTL_SECONDS", cls.turn_ttl_seconds),
             disconnect_grace_seconds=_grace(env.get("DISCONNECT_GRACE_SECONDS", "")),
             grace_queue_url=env.get("GRACE_QUEUE_URL", "").strip() or None,
+            follow_up_delay_seconds=_int(env, "FOLLOW_UP_DELAY_SECONDS", FOLLOW_UP_DELAY_SECONDS),
+            message_limit=Bucket(
+                "messages",
+                per_second=_int(env, "LIMIT_MESSAGES_PER_SECOND", int(MESSAGE_LIMIT.per_second)),
+                burst=_int(env, "LIMIT_MESSAGE_BURST", MESSAGE_LIMIT.burst),
+            ),
+            join_limit=Bucket(
+                "joins",
+                per_second=_int(env, "LIMIT_JOINS_PER_MINUTE", round(JOIN_LIMIT.per_second * 60)) / 60,
+                burst=_int(env, "LIMIT_JOIN_BURST", JOIN_LIMIT.burst),
+            ),
         )
         if settings.max_signal_bytes > MAX_SIGNAL_BYTES:
             # A browser sends a message as one frame, and API Gateway closes the socket on a frame over 32 KB.
             raise ConfigurationError(f"MAX_SIGNAL_BYTES can be at most {MAX_SIGNAL_BYTES} (one 32 KB frame)")
+        if settings.follow_up_delay_seconds > MAX_QUEUE_DELAY_SECONDS:
+            raise ConfigurationError(f"FOLLOW_UP_DELAY_SECONDS can be at most {MAX_QUEUE_DELAY_SECONDS}")
         if settings.max_capacity < settings.default_capacity:
             raise ConfigurationError(f"MAX_CAPACITY must be at least {settings.default_capacity}")
         return settings

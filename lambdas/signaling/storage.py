@@ -6,6 +6,7 @@
     peer#<peer>      peer        room, slot, conn, tokenHash, expiresAt        relay target, identity, resume
     peer#<peer>      peer        tokenHash, expiresAt                          a tombstone: the peer left (below)
     conn#<conn>      conn        room, peerId, slot, expiresAt                 who is on this socket
+    peer#<peer>      departure   room, conn, reason, expiresAt                 removed, room not yet told (below)
 
 Capacity is enforced by seats: a room of capacity C has seats 0..C-1, and joining writes one seat with
 "attribute_not_exists" in a transaction. There is no member counter that a lost $disconnect or a TTL deletion could
@@ -16,6 +17,9 @@ read treats an expired item as absent.
 When a member is removed, its peer record stays as a tombstone (room, slot and conn removed; tokenHash and expiresAt
 kept) until its TTL: whoever may still remember that peerId (the others in the call, for a while) must not see it
 come back as someone else, so only the holder of its token can take the id again until then.
+
+A removal may also write a departure record in its transaction: the room has not been told `peer-left` yet. The
+remover deletes it once it has; a queued follow-up (signaling.grace.Departure) that still finds it tells the room.
 """
 
 from __future__ import annotations
@@ -66,6 +70,16 @@ class Peer:
 
 
 @dataclass(frozen=True)
+class PendingDeparture:
+    """A removal whose `peer-left` the room may not have heard."""
+
+    peer_id: str
+    room: str
+    conn: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Room:
     name: str
     capacity: int | None  # None: the room does not exist (yet)
@@ -107,6 +121,10 @@ def _seat(room: str, slot: int) -> dict[str, Any]:
 
 def _peer(peer_id: str) -> dict[str, Any]:
     return {PK: {"S": f"peer#{peer_id}"}, SK: {"S": "peer"}}
+
+
+def _departure(peer_id: str) -> dict[str, Any]:
+    return {PK: {"S": f"peer#{peer_id}"}, SK: {"S": "departure"}}
 
 
 def _conn(conn: str) -> dict[str, Any]:
@@ -330,9 +348,9 @@ class Storage:
             raise ConnectionTaken
         raise Contended
 
-    def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str) -> bool:
+    def remove_member(self, *, room: str, slot: int, peer_id: str, conn: str, departure: str | None = None) -> bool:
         """Remove a peer if it is still on `conn`, leaving its tombstone. False: already removed, or it moved to
-        another socket."""
+        another socket. `departure` (the reason to announce) also records the removal as not yet announced."""
         only_if_on_conn = {"ConditionExpression": "conn = :conn", "ExpressionAttributeValues": {":conn": _s(conn)}}
         tombstone = {
             "TableName": self._table,
@@ -347,12 +365,37 @@ class Storage:
             {"Update": tombstone},
             {"Delete": {"TableName": self._table, "Key": _conn(conn)}},
         ]
+        if departure is not None:
+            record = {"room": _s(room), "conn": _s(conn), "reason": _s(departure)}
+            expiry = _n(self._now() + CONNECTION_MAX_SECONDS)
+            items.append({"Put": {"TableName": self._table, "Item": _departure(peer_id) | record | {TTL: expiry}}})
         reasons = self._transact(items)
         if reasons is None:
             return True
         # Someone else removed or resumed this peer already: only this socket's own record is left to drop.
         self._db.delete_item(TableName=self._table, Key=_conn(conn))
         return False
+
+    def pending_departure(self, peer_id: str) -> PendingDeparture | None:
+        """The removal of `peer_id` that was recorded and not yet announced, if any."""
+        key = _departure(peer_id)
+        item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item or self._expired(item):
+            return None
+        return PendingDeparture(peer_id, item["room"]["S"], item["conn"]["S"], item["reason"]["S"])
+
+    def departure_announced(self, peer_id: str, conn: str) -> None:
+        """Forget the departure of `peer_id` from `conn` (a later one, from another socket, stays)."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=_departure(peer_id),
+                ConditionExpression="conn = :conn",
+                ExpressionAttributeValues={":conn": _s(conn)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def delete_room(self, room: Room) -> None:
         """Delete an empty room's record, unless someone joined since `room` was read."""

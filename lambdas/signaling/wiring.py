@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -23,19 +25,24 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from signaling.logic import Signaling
+    from signaling.ratelimit import RateLimiter
     from signaling.sender import Sender
 
 _FANOUT = 16  # concurrent posts per invocation; also the HTTP pool size of the Management API client
 
 
 @functools.cache
-def _client_config() -> Config:
+def _client_config(max_attempts: int = 3) -> Config:
+    """1 s to connect and 1.5 s to read (DynamoDB, SQS and the Management API answer in milliseconds; a call that
+    takes seconds has failed), so a call that hangs is given up after max_attempts * 2.5 s plus backoff: 7.5 s for
+    DynamoDB and SQS, whose throttling retries are worth their three attempts, 5 s for a post (signaling.budget: a
+    fan-out waits for posts only until the invocation's deadline anyway). Either is less than a route's budget."""
     from botocore.config import Config
 
     return Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=1,
+        read_timeout=1.5,
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=_FANOUT,
         tcp_keepalive=True,
     )
@@ -64,7 +71,7 @@ def _sqs() -> SQSClient:
 def _management(endpoint: str) -> ApiGatewayManagementApiClient:
     import boto3
 
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=_client_config())
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=_client_config(max_attempts=2))
 
 
 def _secrets_manager() -> SecretsManagerClient:
@@ -115,6 +122,13 @@ def service(request_context: dict[str, Any]) -> Signaling:
         grace=GraceQueue(_sqs, config.grace_queue_url, request_context),
         turn_secret=_turn_secret,
     )
+
+
+def limiter(clock: Callable[[], float] = time.time) -> RateLimiter:
+    """The per-connection limits (signaling.ratelimit)."""
+    from signaling.ratelimit import RateLimiter
+
+    return RateLimiter(_dynamodb(), settings().table_name, clock)
 
 
 def reset() -> None:

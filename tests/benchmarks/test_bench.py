@@ -34,10 +34,10 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(output.read_text())
 
 
-def test_a_relay_costs_one_batch_read_and_one_post(quick_results: dict[str, Any]) -> None:
+def test_a_relay_costs_a_limit_update_one_batch_read_and_one_post(quick_results: dict[str, Any]) -> None:
     signal = quick_results["aws_ops"]["actions"]["signal"]
 
-    assert signal["dynamodb_calls"] == {"BatchGetItem": 1}
+    assert signal["dynamodb_calls"] == {"UpdateItem": 1, "BatchGetItem": 1}  # the per-connection limit, the read
     assert signal["management_calls"] == {"PostToConnection": 1}
     assert (signal["messages_in"], signal["messages_out"]) == (1, 1)
 
@@ -67,7 +67,11 @@ def test_a_disconnect_without_leave_reads_once_and_sends_one_delayed_message(qui
 def test_the_end_of_a_grace_period_is_one_batch_that_frees_the_seat(quick_results: dict[str, Any]) -> None:
     over = quick_results["aws_ops"]["actions"]["grace over"]
 
-    assert over["sqs_calls"] == {"ReceiveMessage": 1, "DeleteMessageBatch": 1}
+    # Freeing the seat queues its follow-up (signaling.grace.Departure); waiting for the queue to settle also sees it
+    # and the leave's follow-up delivered, finding nothing to announce. Every batch received is settled.
+    assert over["sqs_calls"]["SendMessage"] == 1
+    assert over["sqs_calls"]["ReceiveMessage"] == over["sqs_calls"]["DeleteMessageBatch"] >= 2
+    assert set(over["sqs_calls"]) == {"SendMessage", "ReceiveMessage", "DeleteMessageBatch"}
     assert over["dynamodb_calls"]["TransactWriteItems"] == 1
     assert over["write_units"] > 0
 
@@ -76,7 +80,7 @@ def test_a_join_is_one_transaction_and_announces_to_the_one_member(quick_results
     join = quick_results["aws_ops"]["actions"]["join"]
 
     assert join["dynamodb_calls"]["TransactWriteItems"] == 1
-    assert join["write_units"] == 8  # four items, each under 1 KB, doubled inside a transaction
+    assert join["write_units"] == 8 + 1  # four items under 1 KB, doubled inside a transaction; the limits item
     assert join["management_calls"] == {"PostToConnection": 1}
     assert join["frames_out"] == {"peer-joined": 1, "joined": 1}
 
@@ -85,7 +89,9 @@ def test_a_join_into_a_room_of_seven_posts_seven_announcements(quick_results: di
     fanout = quick_results["aws_ops"]["fanout"]
 
     assert fanout["posts"] == 7
-    assert 1 <= fanout["max_in_flight"] <= 7
+    # How many overlapped on this machine is a measurement, not a claim: one post may finish before the next
+    # starts. That the posts are concurrent is shown deterministically by tests/handlers/test_fanout.py.
+    assert 1 <= fanout["max_in_flight"] <= fanout["posts"]
 
 
 def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any]) -> None:
@@ -172,7 +178,8 @@ def test_the_flood_is_throttled_and_the_stacks_memory_is_sampled(quick_results: 
     assert flood["rss_samples"] >= 4
     assert 0 < rss["start"] <= rss["peak"]
     assert rss["end"] <= rss["peak"]
-    assert flood["threads_peak"] <= WORKERS + 50  # the handlers' threads and the stack's own few: no more
+    # Each function's own threads at most and the stack's own few: no more.
+    assert flood["threads_peak"] <= len(FUNCTIONS) * WORKERS + 50
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,8 @@ def test_two_people_see_each_other_chat_and_move_a_file_exactly(
     assert grace.get_by_test_id("file-progress").evaluate("p => p.value === p.max")
 
     # A picture of the call for the README
-    ada.wait_for_timeout(2500)  # let the quality figures appear on the tiles
+    # The quality figures are on the tile (the first stats sample) before the picture is taken
+    expect(ada.locator("[data-testid=remote-tile] .quality[data-grade]")).to_have_count(1, timeout=TIMEOUT_MS)
     shot = artifacts / "two-party-call.png"
     ada.screenshot(path=str(shot))
     save_readme_image(shot)

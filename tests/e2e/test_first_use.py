@@ -132,7 +132,7 @@ def test_a_call_on_a_phone_sized_screen(new_page: NewPage, artifacts: Path) -> N
     remote_videos_playing(phone, 1)
     for testid in ("mute-button", "camera-button", "hangup-button", "chat-toggle"):
         expect(phone.get_by_test_id(testid)).to_be_in_viewport()
-    phone.wait_for_timeout(2500)
+    expect(phone.locator("[data-testid=remote-tile] .quality[data-grade]")).to_have_count(1, timeout=TIMEOUT_MS)
     phone.screenshot(path=str(artifacts / "phone-call.png"))
 
     send_chat(ada, "hello phone")

@@ -19,15 +19,25 @@ from moto.sqs.models import sqs_backends
 from devstack.queues import EventSourceMapping, LocalQueue, create_queue
 from devstack.runtime import LambdaContext
 from signaling import consumers, handlers, wiring
-from signaling.definition import GRACE_QUEUE, TABLE
+from signaling.definition import GRACE_QUEUE, ROUTES_BY_KEY, TABLE
 from tests import events
+
+from .faults import faults  # noqa: F401 - the fault switch fixture, for every handler test
 
 TABLE_NAME = "parley-test"
 GRACE_QUEUE_NAME = "parley-test-grace"
 ORIGIN = "https://app.example.com"
 
 
-CONTEXT = LambdaContext(function_name="parley-test")
+class InvocationContext(LambdaContext):
+    """A Lambda context whose remaining time is a route's whole timeout at every call: the harness's invocations
+    each start afresh (one module-level context counting down would run out in a long test session)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return ROUTES_BY_KEY["join"].timeout_seconds * 1000
+
+
+CONTEXT = InvocationContext(function_name="parley-test")
 API = {key: events.load("message.json")["requestContext"][key] for key in ("domainName", "stage")}
 """Where the events say the API is: the handlers derive the Management API endpoint from it."""
 MANAGEMENT_ENDPOINT = f"https://{API['domainName']}/{API['stage']}"
@@ -84,18 +94,27 @@ class Harness:
 
     def grace_periods(self) -> list[tuple[dict[str, Any], float]]:
         """The grace periods running: each queued message's body and the delay it was sent with, in seconds."""
+        return [(body, delay) for body, delay in self._queued() if "kind" not in body]
+
+    def follow_ups(self) -> list[tuple[dict[str, Any], float]]:
+        """The departures' follow-ups queued (signaling.grace.Departure), with their delays."""
+        return [(body, delay) for body, delay in self._queued() if body.get("kind") == "departure"]
+
+    def _queued(self) -> list[tuple[dict[str, Any], float]]:
         return [
             (json.loads(message.body), (message.delayed_until - message.sent_timestamp) / 1000)
             for message in self._moto_grace_queue()._messages
         ]
 
     def end_grace_periods(self, *, redeliver: float = 0.0) -> list[dict[str, Any] | Exception]:
-        """As if every grace period running had passed: the delayed messages fall due, and the event source
-        mapping hands them, batch by batch, to the consumer function. What each invocation returned or raised.
+        """As if every grace period running had passed: the delayed messages (follow-ups too) fall due, and so do
+        the ones whose delivery failed (their visibility timeout passes), and the event source mapping hands them,
+        batch by batch, to the consumer function. What each invocation returned or raised.
 
         redeliver: the share of processed messages delivered once more (SQS delivers at least once)."""
         for message in self._moto_grace_queue()._messages:
             message.delayed_until = 0  # moto keeps the delay on the message; nothing else reads the clock
+            message.visible_at = 0  # and a failed one's visibility timeout: it is received again
         self.grace.redeliver = redeliver
         responses: list[dict[str, Any] | Exception] = []
 
@@ -129,6 +148,16 @@ class Harness:
         return messages
 
     def items(self) -> list[dict[str, Any]]:
+        """Every item but the sockets' per-connection limits (signaling.ratelimit; see `limits`)."""
+        return [item for item in self.all_items() if item["sk"] != "limits"]
+
+    def limits(self, conn: str) -> dict[str, Any] | None:
+        """The per-connection limits item of `conn`."""
+        return next(
+            (item for item in self.all_items() if item["pk"] == f"conn#{conn}" and item["sk"] == "limits"), None
+        )
+
+    def all_items(self) -> list[dict[str, Any]]:
         return self.table.scan(ConsistentRead=True)["Items"]
 
 
@@ -146,7 +175,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("MANAGEMENT_API_ENDPOINT", "DISCONNECT_GRACE_SECONDS", "GRACE_QUEUE_URL"):
+    for name in ("MANAGEMENT_API_ENDPOINT", "DISCONNECT_GRACE_SECONDS", "GRACE_QUEUE_URL", "FOLLOW_UP_DELAY_SECONDS"):
         monkeypatch.delenv(name, raising=False)  # the deployed defaults: a 10 s grace period
     return values
 

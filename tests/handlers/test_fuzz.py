@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from signaling import handlers
+from signaling import handlers, wiring
 from signaling.sender import Sender
 from tests.fuzzing import KINDS_ALLOWED_SILENT, Frame, Generator, State, route_of, strict_json, table_problems
 
@@ -40,7 +40,11 @@ class Posts:
             self.sent.append((conn, message))
             return True
 
+        def post(sender: Sender, conn: str, data: bytes) -> None:  # a fan-out's posts (peer-joined, peer-left)
+            self.sent.append((conn, data.decode()))
+
         monkeypatch.setattr(Sender, "send", send)
+        monkeypatch.setattr(Sender, "_post", post)
 
     def since(self, start: int) -> list[tuple[str, str]]:
         return self.sent[start:]
@@ -70,6 +74,11 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
 ) -> None:
     seed = SEED
     where = f"PARLEY_FUZZ_SEED={seed}"
+    # Eight sockets send ten thousand frames as fast as the handlers go: far past the per-connection limits, which
+    # tests/handlers/test_limits.py covers. Here every frame is to get its own answer.
+    monkeypatch.setenv("LIMIT_MESSAGE_BURST", str(FRAMES))
+    monkeypatch.setenv("LIMIT_JOIN_BURST", str(FRAMES))
+    wiring.reset()
     posts = Posts(monkeypatch)
     state = State()
     generator = Generator(seed, state)

@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from signaling import wiring
 
@@ -174,7 +174,7 @@ def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(
         "post_to_connection",
         service_error_code="GoneException",
         http_status_code=410,
-        expected_params={"ConnectionId": "connA=", "Data": ANY},
+        expected_params={"ConnectionId": "connA=", "Data": (announced := _FrameOf("peer-joined"))},
     )
     stub.add_response(  # peer-left for A, to C
         "post_to_connection",
@@ -185,6 +185,7 @@ def test_a_gone_member_found_while_announcing_a_newcomer_is_dropped_from_joined(
     joined = aws.join("connC=")
 
     stub.assert_no_pending_responses()
+    assert announced.seen["peerId"] == joined["peerId"]
     assert joined["peers"] == []
     assert [set(item) for item in aws.items() if a in item["pk"]] == [{"pk", "sk", "tokenHash", "expiresAt"}]
 
@@ -201,14 +202,42 @@ def test_a_full_room_with_a_dead_socket_frees_that_seat(aws: Harness, pair: tupl
     stub.add_response("get_connection", {"ConnectedAt": "2026-11-21T00:00:00Z"}, {"ConnectionId": "connB="})
     peer_left = _frame({"type": "peer-left", "peerId": a, "reason": "gone"})
     stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": peer_left})
-    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": ANY})  # peer-joined for C
+    announced = _FrameOf("peer-joined")
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "connB=", "Data": announced})  # C, to B
 
     joined = aws.join("connC=")
 
     stub.assert_no_pending_responses()
+    assert announced.seen["peerId"] == joined["peerId"]
 
     assert joined["type"] == "joined"
     assert [peer["peerId"] for peer in joined["peers"]] == [b]
+
+
+class _FrameOf:
+    """Matches a posted frame (the Stubber compares expected_params with ==) that is compact JSON of the given
+    `type`, and keeps it, for what is only known afterwards (a newcomer's generated peerId)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.seen: dict[str, object] = {}
+
+    def __eq__(self, data: object) -> bool:
+        if not isinstance(data, bytes):
+            return False
+        message = json.loads(data)
+        if message.get("type") != self.kind or _frame(message) != data:
+            return False
+        self.seen = message
+        return True
+
+    def __ne__(self, data: object) -> bool:
+        return not self.__eq__(data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<a {self.kind} frame>"
 
 
 def _frame(message: dict[str, object]) -> bytes:

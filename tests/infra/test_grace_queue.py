@@ -63,7 +63,7 @@ def test_the_consumer_reads_the_queue_in_batches_and_reports_partial_failures(te
     assert "MaximumBatchingWindowInSeconds" not in mapping  # handed over as soon as a grace period ends
 
 
-def test_only_disconnect_may_send_to_the_queue_and_only_the_consumer_may_receive(template: Template) -> None:
+def test_only_grace_starters_and_seat_freers_may_send_and_only_the_consumer_may_receive(template: Template) -> None:
     queue_id, _, _, _ = _queues(template)
     functions = signaling_functions(template)
     senders, receivers = set(), set()
@@ -78,7 +78,9 @@ def test_only_disconnect_may_send_to_the_queue_and_only_the_consumer_may_receive
                 receivers.add(key)
                 assert "sqs:DeleteMessage" in granted
 
-    assert senders == {key for key, route in ROUTES_BY_KEY.items() if route.enqueues_grace} == {"$disconnect"}
+    # $disconnect starts grace periods; whatever frees seats queues the departure's follow-up (signaling.grace).
+    expected = {"$disconnect", "join", "signal", "leave", GRACE_QUEUE.key}
+    assert senders == {key for key, spec in FUNCTIONS.items() if spec.enqueues_grace} == expected
     assert receivers == {GRACE_QUEUE.key}
 
 

@@ -32,14 +32,6 @@ class Client:
         assert message.get("type") == kind, message
         return message
 
-    def silent(self, within: float = 0.3) -> bool:
-        """True if nothing arrives within `within` seconds."""
-        try:
-            message = self.ws.recv(timeout=within)
-        except TimeoutError:
-            return True
-        raise AssertionError(f"unexpected message: {message!r}")
-
     def join(self, room: str, **fields: Any) -> dict[str, Any]:
         """The reply to `join`. When two sockets join at once, each may hear `peer-joined` for the other before
         its own `joined` (the protocol allows it); those are kept in `self.early`."""

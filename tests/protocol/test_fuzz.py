@@ -10,7 +10,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -91,6 +91,14 @@ def _route(stack: LocalStack, frame: Frame) -> str:
 
 def _size(payload: str | bytes) -> int:
     return len(payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload)
+
+
+@pytest.fixture(scope="module")
+def local_stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
+    """As the package's, with per-connection limits past what six sockets sending FRAMES frames can reach: every
+    frame is to get its own answer here (test_limits.py covers the limits)."""
+    limits = {"LIMIT_MESSAGE_BURST": str(FRAMES), "LIMIT_JOIN_BURST": str(FRAMES)}
+    return start_local_stack(env={"DISCONNECT_GRACE_SECONDS": "1", **limits}, redeliver=1.0)
 
 
 @pytest.fixture

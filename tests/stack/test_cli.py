@@ -108,14 +108,18 @@ def test_throttling_and_concurrency_default_to_the_deployed_values_and_can_be_ch
     defaults = arguments([])
     assert (defaults.throttle_rate, defaults.throttle_burst) == (STAGE_THROTTLE.rate, STAGE_THROTTLE.burst)
     assert defaults.lambda_concurrency == LAMBDA_CONCURRENCY
+    assert defaults.reserved_concurrency is True
+    assert arguments(["--no-reserved-concurrency"]).reserved_concurrency is False
 
-    flags = arguments(["--throttle-rate", "5", "--throttle-burst", "9", "--lambda-concurrency", "3"])
+    flags = arguments(
+        ["--throttle-rate", "5", "--throttle-burst", "9", "--lambda-concurrency", "3", "--no-reserved-concurrency"]
+    )
     assert (flags.throttle_rate, flags.throttle_burst, flags.lambda_concurrency) == (5, 9, 3)
 
     monkeypatch.setenv("DEVSTACK_THROTTLE_RATE", "7")
     monkeypatch.setenv("DEVSTACK_THROTTLE_BURST", "8")
     monkeypatch.setenv("DEVSTACK_LAMBDA_CONCURRENCY", "2")
-    from_env = arguments([])
+    from_env = arguments(["--no-reserved-concurrency"])
     assert (from_env.throttle_rate, from_env.throttle_burst, from_env.lambda_concurrency) == (7, 8, 2)
 
 
@@ -125,6 +129,7 @@ def test_throttling_and_concurrency_default_to_the_deployed_values_and_can_be_ch
         (["--throttle-rate", "0"], "invalid positive integer value: '0'"),
         (["--lambda-concurrency", "many"], "invalid positive integer value: 'many'"),
         (["--throttle-rate", "10", "--throttle-burst", "5"], "--throttle-burst must be at least --throttle-rate"),
+        (["--lambda-concurrency", "405"], "reserved concurrency (306) would leave less than 100"),
     ],
 )
 def test_unusable_limits_are_refused_with_a_clear_message(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
@@ -13,7 +13,8 @@ import pytest
 from devstack.server import LocalStack
 from signaling.definition import TABLE
 
-from .conftest import open_socket, receive_json, run
+from . import echo_handlers
+from .conftest import eventually, open_socket, receive_json, run
 
 
 def test_the_table_follows_the_shared_definition(echo_stack: LocalStack) -> None:
@@ -64,3 +65,35 @@ def test_simultaneous_conditional_transactions_have_exactly_one_winner(echo_stac
     )["Items"]
     assert sum(item["sk"] == "seat" for item in items) == 1
     assert len(items) == 2  # the winner's member row and the seat: every loser's transaction was undone
+
+
+def test_ttl_deletes_expired_items_only_and_leaves_the_rest(echo_stack: LocalStack) -> None:
+    table = echo_stack.table
+    now = 1_800_000_000
+    items = {
+        "expired": {"expiresAt": now - 1},
+        "expires-now": {"expiresAt": now},  # not below now: not yet expired
+        "later": {"expiresAt": now + 60},
+        "no-ttl": {},
+        "not-a-number": {"expiresAt": str(now - 1)},  # DynamoDB's TTL ignores an attribute that is not a Number
+    }
+    for name, attributes in items.items():
+        table.put_item(Item={"pk": f"ttl#{name}", "sk": "x", **attributes})
+
+    deleted = echo_stack.housekeeping(now=now)["expired_items"]
+
+    left = {item["pk"] for item in table.scan(ConsistentRead=True)["Items"] if item["pk"].startswith("ttl#")}
+    assert deleted == 1
+    assert left == {"ttl#expires-now", "ttl#later", "ttl#no-ttl", "ttl#not-a-number"}
+    echo_stack.housekeeping(now=now + 61)
+    left = {item["pk"] for item in table.scan(ConsistentRead=True)["Items"] if item["pk"].startswith("ttl#")}
+    assert left == {"ttl#no-ttl", "ttl#not-a-number"}
+    for name in ("no-ttl", "not-a-number"):
+        table.delete_item(Key={"pk": f"ttl#{name}", "sk": "x"})
+
+
+def test_ttl_runs_in_the_background_on_its_own(start_local_stack: Callable[..., LocalStack]) -> None:
+    stack = start_local_stack(routes=echo_handlers.routes(), housekeeping_interval=0.05)
+    stack.table.put_item(Item={"pk": "ttl#gone", "sk": "x", "expiresAt": 1})
+
+    eventually(lambda: not stack.table.get_item(Key={"pk": "ttl#gone", "sk": "x"}, ConsistentRead=True).get("Item"))

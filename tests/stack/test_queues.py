@@ -15,9 +15,14 @@ from . import echo_handlers
 from .conftest import eventually, shape
 
 
-def _start(start_local_stack: Callable[..., LocalStack], redeliver: float = 0.0, **spec: Any) -> LocalStack:
+def _start(
+    start_local_stack: Callable[..., LocalStack],
+    redeliver: float = 0.0,
+    reserved: dict[str, int] | None = None,
+    **spec: Any,
+) -> LocalStack:
     return start_local_stack(
-        routes=echo_handlers.routes(), grace_queue=echo_handlers.queue(**spec), redeliver=redeliver
+        routes=echo_handlers.routes(), grace_queue=echo_handlers.queue(**spec), redeliver=redeliver, reserved=reserved
     )
 
 
@@ -129,3 +134,43 @@ def test_delivery_is_at_least_once(start_local_stack: Callable[..., LocalStack])
 
     counts = [r["attributes"]["ApproximateReceiveCount"] for b in echo_handlers.BATCHES for r in b["Records"]]
     assert counts == ["1", "2"]  # delivered a second time, then deleted
+
+
+def test_housekeeping_drops_messages_past_their_queues_retention(echo_stack: LocalStack) -> None:
+    """moto keeps expired messages forever; SQS deletes them after MessageRetentionPeriod (the dead-letter queue,
+    which nothing in the stack reads, would otherwise grow without end)."""
+    mapping = echo_stack.grace_mapping
+    assert mapping is not None
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=mapping.queue.dead_letter_url, MessageBody="dead")
+    retention = mapping.spec.dead_letter_retention_seconds
+
+    kept = echo_stack.housekeeping(now=time.time() + retention - 60)
+    assert kept["expired_messages"] == 0
+    assert [m["Body"] for m in mapping.dead_letters()] == ["dead"]
+
+    dropped = echo_stack.housekeeping(now=time.time() + retention + 1)
+    assert dropped["expired_messages"] == 1
+    assert mapping.dead_letters() == []
+
+
+def test_a_batch_throttled_by_the_consumers_reserved_concurrency_returns_to_the_queue(
+    start_local_stack: Callable[..., LocalStack],
+) -> None:
+    """A reservation below the mapping's maximum concurrency (what AWS advises against): the mapping invokes more
+    batches than the function may run, Lambda throttles them, and their messages come back after the visibility
+    timeout, none lost and none processed while throttled."""
+    stack = _start(
+        start_local_stack,
+        reserved={"echo-queue": 1},
+        batch_size=1,
+        max_concurrency=2,
+        visibility_timeout_seconds=1,
+    )
+    _send(stack, "wait", "wait")
+    eventually(lambda: stack.invoker.throttled >= 1)  # one batch runs and holds the only unit; the other is refused
+    assert _delivered() == ["wait"]  # the throttled batch never reached the function
+    echo_handlers.RELEASE.set()
+    stack.wait_idle()
+
+    assert _delivered() == ["wait", "wait"]  # delivered again once visible, and processed

@@ -164,7 +164,8 @@ def test_callbacks_count_against_the_account_quota_and_are_refused_with_limit_ex
 def test_past_lambdas_concurrency_an_invocation_is_refused_and_the_caller_hears_internal_server_error(
     start_local_stack: Callable[..., LocalStack],
 ) -> None:
-    stack = start_local_stack(routes=echo_handlers.routes(), lambda_concurrency=1)
+    # One unit for the whole account leaves nothing to reserve: every function shares it.
+    stack = start_local_stack(routes=echo_handlers.routes(), lambda_concurrency=1, reserved={})
 
     async def scenario() -> tuple[dict[str, Any], int, dict[str, Any], dict[str, Any]]:
         async with open_socket(stack) as ws:

@@ -54,7 +54,7 @@ def test_the_aws_profile_waits_each_hops_figure_and_ends_with_its_block(waits: l
 
 
 def test_an_invocation_waits_the_invocation_figure(waits: list[float]) -> None:
-    invoker = Invoker(concurrency=2, workers=1)
+    invoker = Invoker(concurrency=2, reserved={}, workers=1)
     event: dict[str, Any] = {"requestContext": {"routeKey": "echo"}, "body": "{}", "isBase64Encoded": False}
     try:
         with latency.profile("aws"):

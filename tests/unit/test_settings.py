@@ -89,3 +89,38 @@ def test_the_largest_signal_frame_fits_one_websocket_frame_under_either_reading_
 
     assert len(encoded) == MAX_SIGNAL_BYTES + SIGNAL_ENVELOPE_BYTES
     assert len(encoded) <= 32_000 < MAX_FRAME_BYTES
+
+
+def test_per_connection_limits_and_the_follow_up_delay_default_to_the_documented_values() -> None:
+    settings = Settings.from_env({"TABLE_NAME": "t"})
+
+    assert (settings.message_limit.per_second, settings.message_limit.burst) == (20, 100)
+    assert (settings.join_limit.per_second * 60, settings.join_limit.burst) == (6, 10)
+    assert settings.join_limit.interval_ms == 10_000
+    assert settings.follow_up_delay_seconds == 60
+
+
+def test_per_connection_limits_and_the_follow_up_delay_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "TABLE_NAME": "t",
+            "LIMIT_MESSAGES_PER_SECOND": "5",
+            "LIMIT_MESSAGE_BURST": "7",
+            "LIMIT_JOINS_PER_MINUTE": "2",
+            "LIMIT_JOIN_BURST": "3",
+            "FOLLOW_UP_DELAY_SECONDS": "2",
+        }
+    )
+
+    assert (settings.message_limit.interval_ms, settings.message_limit.tolerance_ms) == (200, 1200)
+    assert (settings.join_limit.interval_ms, settings.join_limit.burst) == (30_000, 3)
+    assert settings.follow_up_delay_seconds == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("LIMIT_MESSAGE_BURST", "0"), ("LIMIT_JOINS_PER_MINUTE", "-1"), ("FOLLOW_UP_DELAY_SECONDS", "901")],
+)
+def test_impossible_limits_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({"TABLE_NAME": "t", name: value})
