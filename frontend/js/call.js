@@ -79,6 +79,10 @@ export class Call {
 
   /** Shows the call screen and joins. */
   start() {
+    // Joining first: the socket is usually open already (preconnected in the lobby), so `join` leaves now and the
+    // screen is drawn while it travels.
+    this.#bindSignaling();
+    this.signaling.start();
     $("call").hidden = false;
     $("topbar-room").hidden = false;
     $("room-name").textContent = this.room;
@@ -86,7 +90,6 @@ export class Call {
     $("chat-log").replaceChildren();
     this.#emptyChatHint();
     history.replaceState(null, "", this.inviteUrl);
-    this.#bindSignaling();
     this.#bindControls();
     this.#renderSelf();
     this.#renderControls();
@@ -99,7 +102,6 @@ export class Call {
       ui.showBanner(problems, { kind: "warning", code: "media" });
       setTimeout(() => ui.hideBanner("media"), 10000);
     }
-    this.signaling.start();
   }
 
   /**

@@ -1,6 +1,7 @@
 // The lobby: camera/microphone preview with device choice, display name (remembered), and either joining a room
 // (by code or link) or creating a new one with a chosen capacity.
 
+import { takeEarlyMedia } from "./boot.js";
 import { describeMediaProblems, listDevices, openLocalMedia, watchLevel } from "./media.js";
 import { hideBanner, showBanner } from "./ui.js";
 
@@ -101,7 +102,10 @@ export class Lobby {
       $("join-button").querySelector("span").textContent = "Join now";
     }
     this.#fillCapacity();
-    if (!this.mediaReady) this.mediaReady = this.#openMedia();
+    if (!this.mediaReady) {
+      this.mediaReady = this.#openMedia();
+      this.#holdStart(this.mediaReady, room);
+    }
     (room ? $("join-button") : $("name-input")).focus();
   }
 
@@ -123,6 +127,24 @@ export class Lobby {
       { kind: "warning", code: "room-link" },
     );
     history.replaceState(null, "", location.pathname);
+  }
+
+  /**
+   * The join and create buttons wait for the camera and microphone (granted, refused or absent: whatever the answer):
+   * a call cannot start without knowing what it sends, so a click before then would only wait, with nothing to show
+   * for it. Once enabled, a click starts the call at once (the socket is already open).
+   * @param {Promise<void>} opening
+   * @param {string|null} room
+   */
+  #holdStart(opening, room) {
+    const buttons = [$("join-button"), $("create-button")];
+    for (const button of buttons) button.disabled = true;
+    opening
+      .catch(() => {})
+      .finally(() => {
+        for (const button of buttons) button.disabled = false;
+        if (room && (document.activeElement === document.body || document.activeElement === null)) $("join-button").focus();
+      });
   }
 
   /** Hides the lobby; the tracks now belong to the call. */
@@ -200,7 +222,11 @@ export class Lobby {
   async #openMedia() {
     const wanted = { audio: !this.tracks.audio, video: !this.tracks.video && this.switches.camOn };
     if (wanted.audio || wanted.video) {
-      const opened = await openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video });
+      // The first time, both kinds on the default devices: what boot.js opened at page load.
+      const first = wanted.audio && wanted.video && !this.deviceIds.audio && !this.deviceIds.video;
+      const early = first ? takeEarlyMedia() : null;
+      const opened = await (early ??
+        openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video }));
       for (const kind of ["audio", "video"]) {
         if (!wanted[kind]) continue;
         this.tracks[kind] = opened[kind];
@@ -209,7 +235,8 @@ export class Lobby {
     }
     if (this.tracks.audio) this.tracks.audio.enabled = this.switches.micOn;
     this.#renderPreview();
-    await this.#fillDevices();
+    // Not awaited: joining needs the tracks, not the device list (enumerateDevices), which fills in meanwhile.
+    this.devicesFilled = this.#fillDevices().catch(() => {});
   }
 
   #renderPreview() {
