@@ -99,8 +99,7 @@ export class Call {
     this.#watchSpeaking();
     const problems = describeMediaProblems(this.choice.problems);
     if (problems) {
-      ui.showBanner(problems, { kind: "warning", code: "media" });
-      setTimeout(() => ui.hideBanner("media"), 10000);
+      ui.showBanner(problems, { kind: "warning", code: "media", hideAfterMs: 10000 });
     }
   }
 
@@ -271,9 +270,7 @@ export class Call {
       this.end("error", { code, message });
       return;
     }
-    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code });
-    clearTimeout(this.bannerTimer);
-    this.bannerTimer = setTimeout(() => ui.hideBanner(code), 8000);
+    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code, hideAfterMs: 8000 });
     if (code === "not-joined") this.signaling.reconnectNow();
   }
 
@@ -284,9 +281,8 @@ export class Call {
     ui.showBanner(`The signaling server ${why} (${message}). Retrying in ${seconds} s; your call continues.`, {
       kind: "warning",
       code: "gateway",
+      hideAfterMs: retryInMs + 4000,
     });
-    clearTimeout(this.gatewayBannerTimer);
-    this.gatewayBannerTimer = setTimeout(() => ui.hideBanner("gateway"), retryInMs + 4000);
   }
 
   /** A message over the signaling limits was not sent (sending it would have cost us the socket). */

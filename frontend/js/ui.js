@@ -17,13 +17,18 @@ export function setStatus(state, text) {
 }
 
 let bannerAction = null;
+let bannerTimer = null;
 /**
  * Shows the error banner (role=alert) with a human message; `kind` "warning" is amber instead of red. `action` adds
- * a button (e.g. "Retry") to it.
+ * a button (e.g. "Retry") to it; `hideAfterMs` hides this banner after that long unless another replaced it. There is
+ * one banner, so showing one cancels the previous one's pending hide: a timer left by an earlier message (or an ended
+ * call) can never hide a later one.
  * @param {string} message
- * @param {{kind?: "error"|"warning", code?: string, action?: {label: string, run: () => void}}} [options]
+ * @param {{kind?: "error"|"warning", code?: string, action?: {label: string, run: () => void}, hideAfterMs?: number}} [options]
  */
-export function showBanner(message, { kind = "error", code = "", action = undefined } = {}) {
+export function showBanner(message, { kind = "error", code = "", action = undefined, hideAfterMs = undefined } = {}) {
+  clearTimeout(bannerTimer);
+  bannerTimer = hideAfterMs === undefined ? null : setTimeout(() => hideBanner(code), hideAfterMs);
   const banner = $("error-banner");
   $("error-text").textContent = message;
   const button = $("error-action");
@@ -45,7 +50,9 @@ export function showBanner(message, { kind = "error", code = "", action = undefi
  */
 export function hideBanner(code) {
   const banner = $("error-banner");
-  if (code === undefined || banner.dataset.code === code) banner.hidden = true;
+  if (code !== undefined && banner.dataset.code !== code) return;
+  clearTimeout(bannerTimer);
+  banner.hidden = true;
 }
 
 let toastTimer = null;
