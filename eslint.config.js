@@ -16,6 +16,11 @@ export default [
     rules: { "no-empty": ["error", { allowEmptyCatch: true }] }, // a frame that is not JSON is simply not parsed
   },
   {
+    // The textbook baseline page is an ES module of its own (top-level await), served by bench/userpath.py.
+    files: ["bench/baseline/**/*.js"],
+    languageOptions: { sourceType: "module" },
+  },
+  {
     files: ["tests/js/**/*.js", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2024, sourceType: "module", globals: { ...globals.node } },
   },

@@ -3,6 +3,7 @@ blocks of README.md (the flood), docs/deploy.md (capacity) and docs/protocol.md 
 
 python -m bench            full run (about eight minutes)
 python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot (writes no docs)
+python -m bench --only user_path   one section, measured again into the existing results.json (and README block)
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOOD_SECONDS = {True: 3.0, False: 60.0}  # by --quick
 
 TARGETS = {
+    "invite link -> both remote frames, Parley / textbook flow": ("user_path", "ratio", "navigation", 1.0),
+    "join click -> both remote frames, median (s)": ("user_path", "parley", "click_s", 0.30),
+    "sequential signaling trips on the critical path, median": ("user_path", "parley", "hops", 3),
     "first remote frame after second join, median (s)": ("call_setup", "first_frame_s", "median", 1.0),
     "signal messages per 1:1 setup, median": ("call_setup", "messages", "signal_in", 6),
     "relay latency p50 (ms)": ("relay", "latency_ms", "p50", 5.0),
@@ -30,6 +34,16 @@ TARGETS = {
     "queue consumer import, median (ms)": ("cold_start", "import_ms", "signaling.consumers", 150.0),
     "Lambda asset (bytes, zipped)": ("cold_start", "asset_zip_bytes", None, 1024 * 1024),
 }
+
+
+def _user_path() -> dict[str, Any]:
+    from bench import userpath  # needs Chromium and Playwright
+
+    return userpath.run(rounds=USER_PATH_ROUNDS, aws_rounds=AWS_ROUNDS)
+
+
+USER_PATH_ROUNDS, AWS_ROUNDS = 7, 5
+ONLY: dict[str, Callable[[], dict[str, Any]]] = {"user_path": _user_path}
 
 
 def main() -> None:
@@ -40,7 +54,20 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--cost-doc", type=Path, default=ROOT / "docs" / "cost.md")
     parser.add_argument("--skip-browser", action="store_true", help="skip the Chromium call-setup benchmark")
+    parser.add_argument(
+        "--only",
+        choices=sorted(ONLY),
+        help="measure this section again and put it into the existing results (the other figures stay as they are)",
+    )
     args = parser.parse_args()
+    if args.only:
+        results = json.loads(args.output.read_text())
+        results[args.only] = ONLY[args.only]()
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
+        docblock.rewrite(ROOT / "README.md", "performance", readme.render(results))
+        print(report(results))
+        print(f"\nwrote {args.output}, {ROOT / 'README.md'}")
+        return
     results = run(quick=args.quick, browser=not args.skip_browser)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     written = [args.output]
@@ -93,6 +120,11 @@ def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
         from bench import callsetup, signalsize  # need Chromium and Playwright
 
         results["call_setup"] = callsetup.run(runs=1 if quick else 10)
+        from bench import userpath
+
+        results["user_path"] = userpath.run(
+            rounds=1 if quick else USER_PATH_ROUNDS, aws_rounds=1 if quick else AWS_ROUNDS
+        )
         if not quick:  # eight browsers: minutes, not seconds
             results["signal_sizes"] = signalsize.run()
         from bench import relaycall  # also needs coturn (apt-get install coturn)

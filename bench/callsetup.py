@@ -42,8 +42,8 @@ def _mark(page: Page, name: str, timeout: float = 20) -> float:
 def one_call(browser: Browser, stack: Any) -> dict[str, Any]:
     room = secrets.token_urlsafe(12)
     url = f"{stack.http_url}/?room={room}"
+    stack.wait_idle(timeout=10)  # the previous call's sockets closed (a lobby's socket is open from page load on)
     first, second = _open(browser, url), _open(browser, url)
-    stack.wait_idle(timeout=10)
     stack.traffic.reset()
     _join(first)
     _mark(first, "joined")

@@ -1,9 +1,20 @@
-// Injected before any page script by the call-setup benchmark. It records, in epoch milliseconds, when this page
-// received `joined`, when its first peer connection reached ICE connected, and when a remote video frame was
-// first decoded; the page's own code is untouched.
+// Injected before any page script by the call-setup benchmarks. It records, in epoch milliseconds by the page's own
+// clock, when this page's navigation started, when the join button was clicked, when it received `joined`, when its
+// first peer connection reached ICE connected, and when a remote video frame was first decoded; and every frame of
+// its signaling socket (bench/userpath.py counts the sequential hops from them). The page's own code is untouched.
 (() => {
-  const marks = (window.__bench = { joined: null, connected: null, firstFrame: null });
+  const marks = (window.__bench = {
+    navigation: performance.timeOrigin, click: null, joined: null, connected: null, firstFrame: null, trace: [],
+  });
   const now = () => performance.timeOrigin + performance.now();
+
+  document.addEventListener(
+    "click",
+    (event) => {
+      if (marks.click === null && event.target.closest?.("[data-testid=join-button]")) marks.click = now();
+    },
+    true,
+  );
 
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
@@ -11,9 +22,19 @@
       super(...args);
       this.addEventListener("message", (event) => {
         try {
-          if (marks.joined === null && JSON.parse(event.data).type === "joined") marks.joined = now();
+          const message = JSON.parse(event.data);
+          marks.trace.push({ dir: "in", at: now(), type: message.type ?? null, data: message.data === undefined ? null : JSON.stringify(message.data) });
+          if (marks.joined === null && message.type === "joined") marks.joined = now();
         } catch {}
       });
+    }
+
+    send(text) {
+      try {
+        const message = JSON.parse(text);
+        marks.trace.push({ dir: "out", at: now(), type: message.action ?? message.type ?? null, data: message.data === undefined ? null : JSON.stringify(message.data) });
+      } catch {}
+      return super.send(text);
     }
   };
 

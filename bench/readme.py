@@ -16,6 +16,46 @@ def _spread(figure: dict[str, Any], unit: str, scale: float = 1.0, digits: int =
     return f"{number(figure['median'])}{unit} ({number(figure['min'])}–{number(figure['max'])}, {figure['runs']} runs)"
 
 
+def _user_path_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The whole user path against the textbook flow (bench/userpath.py), when the results have it."""
+    if "user_path" not in results:
+        return []
+    path = results["user_path"]
+    base, parley, ratio = path["baseline"], path["parley"], path["ratio"]
+    rows = [
+        (
+            "invite link opened → both people see video: Parley / the textbook flow (bench/baseline), "
+            f"{path['rounds']} alternating rounds",
+            f"{_spread(parley['navigation_s'], 's')} / {_spread(base['navigation_s'], 's')} = {ratio['navigation']:g}×",
+            "≤ 1.0×",
+        ),
+        (
+            "join click → both people see video (Parley; its ratio to the textbook flow's whole path: "
+            f"{ratio['click_vs_baseline_navigation']:g}×)",
+            _spread(parley["click_s"], "s"),
+            "≤ 0.30 s",
+        ),
+        (
+            "sequential trips through signaling on the critical path (counted from the pages' socket traces)",
+            _spread(parley["hops"], "", digits=0),
+            "3",
+        ),
+    ]
+    if "parley_aws" in path:
+        aws = path["parley_aws"]
+        profile = aws["profile"]
+        rows.append(
+            (
+                f"join click → both see video with the AWS-like latency profile (+{profile['invocation_ms']:g} ms "
+                f"per invocation, +{profile['dynamodb_ms']:g} ms per DynamoDB call, +{profile['post_ms']:g} ms per "
+                f"post; {aws['hops']['median']:g} trips)",
+                _spread(aws["click_s"], "s"),
+                "",
+            )
+        )
+    return rows
+
+
 def render(results: dict[str, Any]) -> str:
     setup, relay, cold = results["call_setup"], results["relay"], results["cold_start"]
     model = cost.costs(results)
@@ -67,6 +107,7 @@ def render(results: dict[str, Any]) -> str:
         ),
         ("the same calls on Kinesis Video Streams WebRTC signaling", f"${sum(model['kvs'].values()):.2f}", ""),
     ]
+    rows[0:0] = _user_path_rows(results)
     lines = [
         f"Measured by `make bench` on {results['machine']['description']}, {results['generated'][:10]}; median "
         "(min–max, runs):",

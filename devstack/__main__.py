@@ -74,6 +74,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         f"(default: $DEVSTACK_LAMBDA_CONCURRENCY, else {LAMBDA_CONCURRENCY})",
     )
     parser.add_argument(
+        "--latency",
+        choices=["zero", "aws"],
+        default=os.environ.get("DEVSTACK_LATENCY") or "zero",
+        help="add each AWS hop's latency (invocation, DynamoDB request, @connections post; devstack/latency.py) "
+        "(default: $DEVSTACK_LATENCY, else zero)",
+    )
+    parser.add_argument(
         "--no-reserved-concurrency",
         dest="reserved_concurrency",
         action="store_false",
@@ -81,6 +88,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         f"(needed below {UNRESERVED_CONCURRENCY_MINIMUM} + the reservations' sum of --lambda-concurrency)",
     )
     args = parser.parse_args(argv)
+    if args.latency not in ("zero", "aws"):  # from $DEVSTACK_LATENCY, which argparse does not check
+        parser.error(f"DEVSTACK_LATENCY must be zero or aws, not {args.latency!r}")
     if args.throttle_burst < args.throttle_rate:
         parser.error("--throttle-burst must be at least --throttle-rate (as API Gateway requires)")
     reserved = sum(reserved_concurrency(args.throttle_rate).values())
@@ -108,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
 
+    from devstack import latency
     from devstack.server import LocalStack  # after the signal handlers: importing moto takes a moment
+
+    latency.use(args.latency)
     from devstack.throttle import ThrottleSettings
 
     stack = LocalStack(

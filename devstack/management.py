@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from devstack import latency
 from devstack.events import new_id
 from devstack.gateway import THROTTLED, ClientBufferFull, Connection, Gateway
 from signaling.definition import MAX_MESSAGE_BYTES
@@ -74,6 +75,7 @@ class ManagementApi:
         connection = self._connection(request)
         if connection is None:
             return _gone()
+        await latency.post()  # the post's trip to @connections and on to the socket (zero unless profiled)
         try:
             # A text frame, as API Gateway sends; bytes that are not UTF-8 cannot be one.
             await self.gateway.send(connection, data.decode() if _is_utf8(data) else data)

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from devstack import latency
 from signaling.definition import LAMBDA_CONCURRENCY, RESERVED_CONCURRENCY, UNRESERVED_CONCURRENCY_MINIMUM
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -197,6 +198,11 @@ class Invoker:
         if not self._acquire(function.key):
             limit = self.limit(function.key)
             raise LambdaThrottled(f"{dotted}: {limit} invocations are running (Rate Exceeded.)")
+        try:
+            await latency.invocation()  # API Gateway reaching a warm Lambda (zero unless profiled)
+        except BaseException:
+            self._release(function.key)
+            raise
         # As Lambda's: the remaining time counts down from the function's own timeout (handlers budget their work
         # from it, signaling.budget), not from API Gateway's integration timeout.
         context = LambdaContext(

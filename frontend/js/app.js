@@ -1,8 +1,11 @@
 // Entry point: reads /config.json, then moves between the lobby, the call and the "ended" screen.
 
+import { takeEarlyConfig } from "./boot.js";
 import { Call } from "./call.js";
 import { icePolicyFrom, installIcePolicy } from "./icepolicy.js";
 import { Lobby, parseRoom, prefs } from "./lobby.js";
+import { prewarm } from "./prewarm.js";
+import { preconnect } from "./signaling.js";
 import * as ui from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +15,7 @@ const $ = (id) => document.getElementById(id);
  * @returns {Promise<string>}
  */
 async function loadWsUrl() {
-  const response = await fetch("config.json", { cache: "no-store" });
+  const response = await (takeEarlyConfig() ?? fetch("config.json", { cache: "no-store" }));
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
   const { wsUrl } = await response.json();
   if (typeof wsUrl !== "string" || !/^wss?:\/\//.test(wsUrl)) throw new Error("config.json has no wsUrl");
@@ -74,11 +77,13 @@ async function main() {
 
   $("rejoin-button").addEventListener("click", () => {
     $("ended").hidden = true;
+    wsUrlPromise.then(preconnect, () => {});
     ui.hideBanner();
     lobby.show(lastChoice?.room ?? parseRoom(location.href));
   });
   $("home-button").addEventListener("click", () => {
     $("ended").hidden = true;
+    wsUrlPromise.then(preconnect, () => {});
     ui.hideBanner();
     history.replaceState(null, "", location.pathname);
     lobby.show(null);
@@ -88,10 +93,13 @@ async function main() {
   window.parley = { call: null, lobby };
   const room = new URL(location.href).searchParams.get("room");
   if (room !== null && !parseRoom(room)) {
-    ui.showBanner("The room in this link is not valid. Check the link, or start a new room.", { kind: "warning", code: "room-input" });
+    lobby.rejectLink(room);
   }
   lobby.show(room !== null ? parseRoom(room) : null);
-  wsUrlPromise.catch(() => {});
+  // While the person looks at the preview: the signaling socket and the WebRTC stack get ready (nothing here
+  // depends on the room), so that joining costs one trip to the server and the offer.
+  wsUrlPromise.then(preconnect, () => {});
+  prewarm();
 }
 
 // Before any call exists: `?ice=relay` forces every connection through the TURN server (a diagnostic).

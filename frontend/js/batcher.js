@@ -1,9 +1,10 @@
-// Collects local ICE candidates into few signaling messages. The first candidate of a gathering round opens a
-// window of FIRST_WINDOW_MS (host candidates and, with STUN, most srflx ones arrive within it); later candidates
-// ride in LATER_WINDOW_MS windows; end-of-candidates flushes at once. On loopback a whole round is one message.
+// Half-trickle for local ICE candidates. The first candidates of a gathering round are what the other side needs to
+// start its connectivity checks, so they go at once: whatever arrives in the same task as the first (host
+// candidates often come together) leaves in one message right behind the offer or answer. Later candidates (more
+// host addresses, srflx, relay) only add paths, so they ride together in LATER_WINDOW_MS windows; end-of-candidates
+// flushes at once. On loopback a round is two messages: the first host candidates, then the rest with the end.
 
-export const FIRST_WINDOW_MS = 200;
-export const LATER_WINDOW_MS = 60;
+export const LATER_WINDOW_MS = 200;
 
 export class CandidateBatcher {
   /**
@@ -13,7 +14,7 @@ export class CandidateBatcher {
     this.flush = flush;
     /** @type {RTCIceCandidateInit[]} */ this.candidates = [];
     this.timer = null;
-    this.roundStarted = false;
+    this.firstSent = false;
   }
 
   /**
@@ -23,13 +24,14 @@ export class CandidateBatcher {
   add(candidate) {
     if (candidate === null || candidate.candidate === "") {
       this.#send(true);
-      this.roundStarted = false;
+      this.firstSent = false; // an ICE restart starts a new round, whose first candidates go at once again
       return;
     }
     this.candidates.push(candidate.toJSON());
     if (this.timer === null) {
-      this.timer = setTimeout(() => this.#send(false), this.roundStarted ? LATER_WINDOW_MS : FIRST_WINDOW_MS);
-      this.roundStarted = true;
+      // The first ones: at the end of this task (so candidates of the same event burst share one message).
+      this.timer = setTimeout(() => this.#send(false), this.firstSent ? LATER_WINDOW_MS : 0);
+      this.firstSent = true;
     }
   }
 

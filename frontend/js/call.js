@@ -2,11 +2,14 @@
 // connection quality, and what the screen says about all of it.
 
 import { ChatChannel, chatMessage, MAX_CHAT_CHARS, readMessage } from "./chat.js";
+import { openDevice, pickerOptions } from "./devices.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
-import { describeMediaProblems, openLocalMedia, openScreen } from "./media.js";
+import { describeMediaProblems, openLocalMedia, openScreen, watchLevel } from "./media.js";
 import { Peer } from "./peer.js";
 import { Roster } from "./roster.js";
 import { SignalingClient } from "./signaling.js";
+import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
+import { POLL_MS, SpeakingDetector, energyLevel } from "./speaking.js";
 import { sampleQuality } from "./stats.js";
 import { sizeLimitText, Transfers } from "./transfers.js";
 import * as ui from "./ui.js";
@@ -70,6 +73,7 @@ export class Call {
     this.ended = false;
     this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
     this.abort = new AbortController();
+    this.reachability = new ReachabilityWatch((unreachable) => this.#renderReachability(unreachable));
     this.transfers = new Transfers({ createURL: (b) => URL.createObjectURL(b), revokeURL: (u) => URL.revokeObjectURL(u) });
     /** @type {Map<string, any>} file id -> ui.FileCard */ this.fileCards = new Map();
     this.inviteUrl = `${location.origin}${location.pathname}?room=${encodeURIComponent(this.room)}`;
@@ -77,6 +81,10 @@ export class Call {
 
   /** Shows the call screen and joins. */
   start() {
+    // Joining first: the socket is usually open already (preconnected in the lobby), so `join` leaves now and the
+    // screen is drawn while it travels.
+    this.#bindSignaling();
+    this.signaling.start();
     $("call").hidden = false;
     $("topbar-room").hidden = false;
     $("room-name").textContent = this.room;
@@ -84,19 +92,17 @@ export class Call {
     $("chat-log").replaceChildren();
     this.#emptyChatHint();
     history.replaceState(null, "", this.inviteUrl);
-    this.#bindSignaling();
     this.#bindControls();
     this.#renderSelf();
     this.#renderControls();
     this.#renderPeople();
     ui.setStatus("connecting", "Connecting…");
     this.statsTimer = setInterval(() => this.#sampleStats(), STATS_INTERVAL_MS);
+    this.#watchSpeaking();
     const problems = describeMediaProblems(this.choice.problems);
     if (problems) {
-      ui.showBanner(problems, { kind: "warning", code: "media" });
-      setTimeout(() => ui.hideBanner("media"), 10000);
+      ui.showBanner(problems, { kind: "warning", code: "media", hideAfterMs: 10000 });
     }
-    this.signaling.start();
   }
 
   /**
@@ -108,7 +114,12 @@ export class Call {
     if (this.ended) return;
     this.ended = true;
     this.signaling.leave();
+    this.reachability.stop();
     clearInterval(this.statsTimer);
+    clearTimeout(this.speakingTimer);
+    this.stopSelfLevel?.();
+    $("devices-panel").hidden = true;
+    $("devices-button").setAttribute("aria-expanded", "false");
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
@@ -128,7 +139,8 @@ export class Call {
     const s = this.signaling;
     const on = (type, handler) => s.addEventListener(type, (e) => !this.ended && handler(e.detail));
     on("state", ({ state }) => {
-      if (state === "reconnecting") {
+      this.reachability.update(state);
+      if (state === "reconnecting" && !this.reachability.unreachable) {
         ui.showBanner("Lost the connection to the server. Reconnecting… your call continues meanwhile.", {
           kind: "warning",
           code: "signaling",
@@ -276,9 +288,7 @@ export class Call {
       this.end("error", { code, message });
       return;
     }
-    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code });
-    clearTimeout(this.bannerTimer);
-    this.bannerTimer = setTimeout(() => ui.hideBanner(code), 8000);
+    ui.showBanner(text, { kind: PASSING.has(code) ? "warning" : "error", code, hideAfterMs: 8000 });
     if (code === "not-joined") this.signaling.reconnectNow();
   }
 
@@ -289,9 +299,8 @@ export class Call {
     ui.showBanner(`The signaling server ${why} (${message}). Retrying in ${seconds} s; your call continues.`, {
       kind: "warning",
       code: "gateway",
+      hideAfterMs: retryInMs + 4000,
     });
-    clearTimeout(this.gatewayBannerTimer);
-    this.gatewayBannerTimer = setTimeout(() => ui.hideBanner("gateway"), retryInMs + 4000);
   }
 
   /** A message over the signaling limits was not sent (sending it would have cost us the socket). */
@@ -417,15 +426,43 @@ export class Call {
     const state = this.signaling.state;
     const peers = [...this.peers.values()];
     const connected = peers.filter((p) => p.state === "connected").length;
-    $("waiting").hidden = !(this.selfId && peers.length === 0);
+    // Nobody can follow the invite while the service is unreachable: the banner says so instead.
+    $("waiting").hidden = !(this.selfId && peers.length === 0) || this.reachability.unreachable;
     $("call").classList.toggle("alone", peers.length === 0);
-    if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");
+    if (this.reachability.unreachable) ui.setStatus("unreachable", "Service unreachable");
+    else if (state === "reconnecting") ui.setStatus("reconnecting", "Reconnecting to server…");
     else if (!this.selfId) ui.setStatus("connecting", "Connecting…");
     else if (peers.length === 0) ui.setStatus("waiting", "Waiting for others");
     else if (connected === 0) ui.setStatus("connecting", "Connecting to the call…");
     else ui.setStatus("in-call", `In call · ${connected + 1} people`);
     document.title = peers.length ? `(${connected + 1}) Parley` : "Parley";
     this.#renderPeople();
+  }
+
+  /** @param {boolean} unreachable */
+  #renderReachability(unreachable) {
+    if (unreachable) {
+      const connected = [...this.peers.values()].some((p) => p.state === "connected");
+      ui.showBanner(
+        `The Parley service is unreachable: no answer for ${UNREACHABLE_AFTER_MS / 1000} s. ` +
+          (connected
+            ? "Your call with the people already connected continues, but nobody new can join."
+            : "Nobody can join you until it is back.") +
+          " Check your internet connection; it keeps trying every 15 s, or retry now.",
+        { code: "unreachable", action: { label: "Retry now", run: () => this.#retryService() } },
+      );
+    } else {
+      ui.hideBanner("unreachable");
+    }
+    this.#updateStatus();
+  }
+
+  #retryService() {
+    ui.hideBanner("unreachable");
+    this.reachability.retry();
+    this.signaling.reconnectNow();
+    ui.showBanner("Trying to reach the Parley service again…", { kind: "warning", code: "signaling" });
+    this.#updateStatus();
   }
 
   #renderPeople() {
@@ -585,6 +622,14 @@ export class Call {
     click("hangup-button", () => this.end("left"));
     click("chat-toggle", () => this.#toggleSidebar());
     click("sidebar-close", () => this.#toggleSidebar(false));
+    click("devices-button", () => this.#toggleDevices());
+    click("devices-close", () => this.#toggleDevices(false));
+    for (const [kind, id] of [
+      ["video", "call-camera-select"],
+      ["audio", "call-mic-select"],
+    ]) {
+      $(id).addEventListener("change", () => this.#switchDevice(kind, $(id).value), { signal });
+    }
     $("chat-form").addEventListener(
       "submit",
       (event) => {
@@ -608,7 +653,9 @@ export class Call {
     document.addEventListener(
       "keydown",
       (event) => {
-        if (event.key === "Escape" && $("call").classList.contains("sidebar-open")) this.#toggleSidebar(false);
+        if (event.key !== "Escape") return;
+        if (!$("devices-panel").hidden) this.#toggleDevices(false);
+        else if ($("call").classList.contains("sidebar-open")) this.#toggleSidebar(false);
       },
       { signal },
     );
@@ -624,6 +671,102 @@ export class Call {
     } else {
       $("chat-toggle").focus();
     }
+  }
+
+  async #toggleDevices(open = $("devices-panel").hidden) {
+    $("devices-panel").hidden = !open;
+    $("devices-button").setAttribute("aria-expanded", String(open));
+    if (!open) {
+      $("devices-button").focus();
+      return;
+    }
+    await this.#renderDevicePickers();
+    $("call-camera-select").focus();
+  }
+
+  async #renderDevicePickers() {
+    const options = await pickerOptions({ audio: this.mic, video: this.camera }, this.deviceIds);
+    for (const [kind, id] of [
+      ["video", "call-camera-select"],
+      ["audio", "call-mic-select"],
+    ]) {
+      const select = $(id);
+      select.replaceChildren(...options[kind].map((o) => new Option(o.label, o.value, false, o.selected)));
+      select.disabled = options[kind].length === 1 && !options[kind][0].value;
+    }
+  }
+
+  /**
+   * Another camera or microphone, mid-call: opens it, puts it on every connection with replaceTrack (same
+   * transceiver, no renegotiation), then stops the old one. A camera that is off stays off: the choice is used
+   * when it is turned on.
+   * @param {"audio"|"video"} kind
+   * @param {string} deviceId
+   */
+  async #switchDevice(kind, deviceId) {
+    if (!deviceId) return;
+    this.deviceIds = { ...this.deviceIds, [kind]: deviceId };
+    if (kind === "video" && !this.camera) return;
+    const { track, problem } = await openDevice(kind, deviceId);
+    if (!track) {
+      ui.showBanner(describeMediaProblems({ audio: kind === "audio" ? problem : null, video: kind === "video" ? problem : null }), {
+        kind: "warning",
+        code: "media",
+      });
+      await this.#renderDevicePickers();
+      return;
+    }
+    if (this.ended) return track.stop();
+    const old = kind === "audio" ? this.mic : this.camera;
+    if (kind === "audio") {
+      track.enabled = this.micOn;
+      this.mic = track;
+      this.#watchSelfLevel();
+    } else {
+      this.camera = track;
+    }
+    const tracks = this.#outgoing();
+    await Promise.all([...this.peers.values()].map((e) => e.peer.setTracks(tracks).catch((err) => console.warn(err))));
+    old?.stop();
+    this.#renderSelf();
+    ui.toast(`Now using ${track.label || (kind === "audio" ? "the chosen microphone" : "the chosen camera")}`);
+  }
+
+  #watchSpeaking() {
+    this.#watchSelfLevel();
+    const poll = async () => {
+      const now = performance.now();
+      await Promise.all([...this.peers.values()].map((entry) => this.#sampleSpeaking(entry, now)));
+      const self = $("self-tile");
+      const speaking = this.selfSpeaking.feed(this.micOn ? this.selfLevel : null, now);
+      self.classList.toggle("speaking", speaking);
+      self.dataset.speaking = String(speaking);
+      if (!this.ended) this.speakingTimer = setTimeout(poll, POLL_MS);
+    };
+    this.speakingTimer = setTimeout(poll, POLL_MS);
+  }
+
+  async #sampleSpeaking(entry, now) {
+    entry.speaking ??= { detector: new SpeakingDetector(), reading: null };
+    const receiver = entry.peer.pc?.getReceivers().find((r) => r.track?.kind === "audio");
+    let level = null;
+    if (receiver && entry.remote.audio !== false && !entry.peer.closed) {
+      try {
+        const stats = await receiver.getStats();
+        const inbound = [...stats.values()].find((s) => s.type === "inbound-rtp");
+        ({ level, reading: entry.speaking.reading } = energyLevel(entry.speaking.reading, inbound));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    entry.tile.setSpeaking(entry.speaking.detector.feed(level, now));
+  }
+
+  #watchSelfLevel() {
+    this.stopSelfLevel?.();
+    this.selfSpeaking = new SpeakingDetector();
+    this.selfLevel = null;
+    this.stopSelfLevel = this.mic ? watchLevel(this.mic, (level) => (this.selfLevel = level)) : null;
   }
 
   #toggleMic() {
@@ -727,8 +870,8 @@ export class Call {
     mute.setAttribute("aria-label", this.micOn ? "Mute microphone" : "Unmute microphone");
     const camera = $("camera-button");
     camera.setAttribute("aria-pressed", String(!this.camera));
+    // The accessible name is the visible label (WCAG 2.5.3 "label in name"): speech users say what they see.
     camera.querySelector(".tool-label").textContent = this.camera ? "Stop video" : "Start video";
-    camera.setAttribute("aria-label", this.camera ? "Turn camera off" : "Turn camera on");
     const screen = $("screen-button");
     screen.setAttribute("aria-pressed", String(Boolean(this.screen)));
     screen.querySelector(".tool-label").textContent = this.screen ? "Stop sharing" : "Share screen";

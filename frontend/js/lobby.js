@@ -1,10 +1,13 @@
 // The lobby: camera/microphone preview with device choice, display name (remembered), and either joining a room
 // (by code or link) or creating a new one with a chosen capacity.
 
+import { takeEarlyMedia } from "./boot.js";
 import { describeMediaProblems, listDevices, openLocalMedia, watchLevel } from "./media.js";
 import { hideBanner, showBanner } from "./ui.js";
 
 const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** The rule ROOM_PATTERN enforces, in words: what the join box and a bad link both say. */
+export const ROOM_RULE = "Room codes are 1 to 64 letters, digits, - and _";
 const NAME_KEY = "parley.name";
 const CAPACITY_KEY = "parley.capacity";
 const MAX_CAPACITY_KEY = "parley.maxCapacity";
@@ -99,8 +102,49 @@ export class Lobby {
       $("join-button").querySelector("span").textContent = "Join now";
     }
     this.#fillCapacity();
-    if (!this.mediaReady) this.mediaReady = this.#openMedia();
+    if (!this.mediaReady) {
+      this.mediaReady = this.#openMedia();
+      this.#holdStart(this.mediaReady, room);
+    }
     (room ? $("join-button") : $("name-input")).focus();
+  }
+
+  /**
+   * The page was opened with a `?room=` that is no room id: says why (the rule, and how long it was), and takes the
+   * bad link out of the address bar so that reloading or sharing the page does not repeat it.
+   * @param {string} raw the `room` query parameter as given
+   */
+  rejectLink(raw) {
+    const shown = raw.length > 24 ? `${raw.slice(0, 24)}…` : raw;
+    const bad = [...new Set(raw.replace(/[A-Za-z0-9_-]/g, ""))].map((c) => (c === " " ? "a space" : `“${c}”`));
+    const why = [
+      raw.length === 0 ? "it is empty" : "",
+      raw.length > 64 ? `it is ${raw.length} characters long` : "",
+      bad.length ? `it contains ${bad.slice(0, 5).join(", ")}` : "",
+    ].filter(Boolean);
+    showBanner(
+      `The room in this link (“${shown}”) is not valid: ${ROOM_RULE}, and ${why.join(" and ")}. Check the link, or start a new room.`,
+      { kind: "warning", code: "room-link" },
+    );
+    history.replaceState(null, "", location.pathname);
+  }
+
+  /**
+   * The join and create buttons wait for the camera and microphone (granted, refused or absent: whatever the answer):
+   * a call cannot start without knowing what it sends, so a click before then would only wait, with nothing to show
+   * for it. Once enabled, a click starts the call at once (the socket is already open).
+   * @param {Promise<void>} opening
+   * @param {string|null} room
+   */
+  #holdStart(opening, room) {
+    const buttons = [$("join-button"), $("create-button")];
+    for (const button of buttons) button.disabled = true;
+    opening
+      .catch(() => {})
+      .finally(() => {
+        for (const button of buttons) button.disabled = false;
+        if (room && (document.activeElement === document.body || document.activeElement === null)) $("join-button").focus();
+      });
   }
 
   /** Hides the lobby; the tracks now belong to the call. */
@@ -123,7 +167,7 @@ export class Lobby {
       if (!room) {
         showBanner(
           $("room-input").value.trim()
-            ? "That is not a room code or invite link. Codes use letters, digits, - and _ (up to 64)."
+            ? `That is not a room code or invite link. ${ROOM_RULE}.`
             : "Enter a room code or paste an invite link, or create a new room.",
           { kind: "warning", code: "room-input" },
         );
@@ -178,7 +222,11 @@ export class Lobby {
   async #openMedia() {
     const wanted = { audio: !this.tracks.audio, video: !this.tracks.video && this.switches.camOn };
     if (wanted.audio || wanted.video) {
-      const opened = await openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video });
+      // The first time, both kinds on the default devices: what boot.js opened at page load.
+      const first = wanted.audio && wanted.video && !this.deviceIds.audio && !this.deviceIds.video;
+      const early = first ? takeEarlyMedia() : null;
+      const opened = await (early ??
+        openLocalMedia({ ...wanted, audioDeviceId: this.deviceIds.audio, videoDeviceId: this.deviceIds.video }));
       for (const kind of ["audio", "video"]) {
         if (!wanted[kind]) continue;
         this.tracks[kind] = opened[kind];
@@ -187,7 +235,8 @@ export class Lobby {
     }
     if (this.tracks.audio) this.tracks.audio.enabled = this.switches.micOn;
     this.#renderPreview();
-    await this.#fillDevices();
+    // Not awaited: joining needs the tracks, not the device list (enumerateDevices), which fills in meanwhile.
+    this.devicesFilled = this.#fillDevices().catch(() => {});
   }
 
   #renderPreview() {

@@ -111,7 +111,7 @@ export function watchLevel(track, onLevel) {
   const context = new AudioCtx();
   const source = context.createMediaStreamSource(new MediaStream([track]));
   const analyser = context.createAnalyser();
-  analyser.fftSize = 512;
+  analyser.fftSize = 4096; // 85 ms at 48 kHz: longer than the 66 ms between readings, so no sound falls between
   source.connect(analyser);
   const samples = new Float32Array(analyser.fftSize);
   const resume = () => context.resume().catch(() => {});

@@ -13,12 +13,34 @@
 import { CandidateBatcher } from "./batcher.js";
 import { splitCandidates, utf8Length } from "./limits.js";
 import { SeqCounter, SeqReorderer } from "./ordering.js";
+import { certificates } from "./prewarm.js";
 
 export const CHAT_CHANNEL = { label: "chat", id: 0 };
 export const FILE_CHANNEL = { label: "file", id: 1 };
 const DISCONNECTED_GRACE_MS = 4000;
 const OFFER_ANSWER_TIMEOUT_MS = 10000;
 const FIRST_OFFER_FALLBACK_MS = 10000;
+// The first frame: WebRTC starts every call at a bandwidth estimate of about 300 kbps, and its encoder drops the first
+// frames of a source too large for that (libwebrtc's initial frame dropping, up to four frames) while it asks the
+// camera for a smaller size: a 720p camera can so lose up to ~130 ms of the call's first video. Instead the video starts
+// scaled down to what the start estimate carries (START_PIXELS, 640x480 and below are sent as they are) and goes to
+// full size once the estimate has grown past FULL_SIZE_BPS (or after FULL_SIZE_AFTER_MS whatever it says).
+const START_PIXELS = 640 * 480;
+const FULL_SIZE_BPS = 1_000_000;
+const FULL_SIZE_CHECK_MS = 500;
+const FULL_SIZE_AFTER_MS = 15000;
+
+/**
+ * How much to scale a video track down for the start of a call (1 = not at all).
+ * @param {MediaStreamTrack|null} track
+ * @returns {number}
+ */
+export function startScale(track) {
+  if (!track || track.kind !== "video") return 1;
+  const { width = 0, height = 0 } = track.getSettings();
+  const pixels = width * height;
+  return pixels > START_PIXELS ? Math.ceil(Math.sqrt(pixels / START_PIXELS) * 4) / 4 : 1;
+}
 
 /**
  * Events: `state` {connectionState, iceConnectionState, signalingState}, `track` {track}, `channels`
@@ -59,10 +81,14 @@ export class Peer extends EventTarget {
     this.timers = {};
     this.transceivers = { audio: null, video: null };
     this.channels = null;
+    /** @type {boolean|undefined} */ this.scaledDown = undefined; // the video started scaled down (startScale)
     this.setupStartedAt = performance.now();
     this.connectedAt = null;
 
-    const pc = (this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" }));
+    const configuration = { iceServers, bundlePolicy: "max-bundle" };
+    const prewarmed = certificates();
+    if (prewarmed) configuration.certificates = prewarmed;
+    const pc = (this.pc = new RTCPeerConnection(configuration));
     pc.addEventListener("icecandidate", ({ candidate }) => this.batcher.add(candidate));
     pc.addEventListener("negotiationneeded", () => this.#offer());
     pc.addEventListener("track", ({ track }) => {
@@ -123,9 +149,15 @@ export class Peer extends EventTarget {
     clearTimeout(this.timers.fallback);
     for (const kind of ["audio", "video"]) {
       const track = this.tracks[kind];
-      this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly" });
+      const init = { direction: track ? "sendrecv" : "recvonly" };
+      const scale = startScale(track);
+      if (scale > 1) init.sendEncodings = [{ scaleResolutionDownBy: scale }];
+      if (kind === "video") this.scaledDown = scale > 1;
+      this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, init);
     }
     this.#openChannels();
+    // Offer now rather than in a later task when `negotiationneeded` fires: the event then finds the offer made.
+    this.#offer();
   }
 
   /** After the first remote offer: adopt the offer's transceivers as ours and attach our tracks to them. */
@@ -139,6 +171,59 @@ export class Peer extends EventTarget {
     }
     if (!this.channels) this.#openChannels();
     await this.#applyTracks();
+    await this.#startScaledDown();
+  }
+
+  /** The answerer's side of the start scaling (the offerer asked for it in addTransceiver). */
+  async #startScaledDown() {
+    if (this.scaledDown !== undefined) return; // decided once, at the first negotiation
+    this.scaledDown = false;
+    const sender = this.transceivers.video?.sender;
+    const scale = startScale(sender?.track ?? null);
+    if (!sender || scale <= 1) return;
+    try {
+      const parameters = sender.getParameters();
+      if (!parameters.encodings?.length) return;
+      parameters.encodings[0].scaleResolutionDownBy = scale;
+      await sender.setParameters(parameters);
+      this.scaledDown = true;
+    } catch {
+      this.scaledDown = false; // the browser would not: full size from the start, as before
+    }
+  }
+
+  /** Once the bandwidth estimate carries it (or after a while regardless), the video goes to full size. */
+  #growToFullSize() {
+    if (!this.scaledDown || this.timers.fullSize) return;
+    const started = performance.now();
+    const check = async () => {
+      if (this.closed) return;
+      let bps = 0;
+      try {
+        const report = await this.pc.getStats();
+        for (const stat of report.values()) {
+          if (stat.type === "candidate-pair" && stat.nominated && stat.availableOutgoingBitrate) bps = stat.availableOutgoingBitrate;
+        }
+      } catch {
+        /* closed meanwhile */
+      }
+      if (bps < FULL_SIZE_BPS && performance.now() - started < FULL_SIZE_AFTER_MS) {
+        this.timers.fullSize = setTimeout(check, FULL_SIZE_CHECK_MS);
+        return;
+      }
+      const sender = this.transceivers.video?.sender;
+      try {
+        const parameters = sender.getParameters();
+        if (parameters.encodings?.length) {
+          parameters.encodings[0].scaleResolutionDownBy = 1;
+          await sender.setParameters(parameters);
+        }
+      } catch {
+        /* closed, or renegotiating: it stays scaled down, which costs sharpness, not the call */
+      }
+      this.scaledDown = false;
+    };
+    this.timers.fullSize = setTimeout(check, FULL_SIZE_CHECK_MS);
   }
 
   async #applyTracks() {
@@ -162,6 +247,9 @@ export class Peer extends EventTarget {
 
   async #offer() {
     if (!this.started || this.closed) return; // an existing member waits for the newcomer's offer
+    // Already offering (start() offers at once, and the `negotiationneeded` that follows finds the offer made); a
+    // need that arises meanwhile fires the event again once the connection is back to stable.
+    if (this.makingOffer || this.pc.signalingState !== "stable") return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
@@ -246,7 +334,10 @@ export class Peer extends EventTarget {
   #onConnectionState() {
     const state = this.pc.connectionState;
     clearTimeout(this.timers.disconnected);
-    if (state === "connected" && this.connectedAt === null) this.connectedAt = performance.now();
+    if (state === "connected" && this.connectedAt === null) {
+      this.connectedAt = performance.now();
+      this.#growToFullSize();
+    }
     if (state === "failed") this.pc.restartIce();
     if (state === "disconnected") {
       this.timers.disconnected = setTimeout(() => {

@@ -36,6 +36,45 @@ export function gatewayError(message) {
   return typeof message.message === "string" && GATEWAY_ERRORS.has(message.message) ? message.message : null;
 }
 
+/** A socket opened ahead of time (while the person is in the lobby), waiting to be claimed by the first start(). */
+let warm = null;
+/** When each preconnected socket was opened: API Gateway's 2-hour limit counts from then, not from the join. */
+const openedAt = new WeakMap();
+
+/**
+ * Opens the signaling socket now, before anyone joins, so that a later SignalingClient.start() for the same URL
+ * finds it open and sends `join` at once: the TLS and WebSocket handshakes (and the $connect invocation) leave the
+ * critical path. Sends nothing; a socket the gateway closes meanwhile (idle for 10 minutes) is simply forgotten.
+ * @param {string} wsUrl
+ */
+export function preconnect(wsUrl) {
+  if (warm && warm.url === new URL(wsUrl).href && warm.readyState <= WebSocket.OPEN) return;
+  let ws;
+  try {
+    ws = new WebSocket(wsUrl);
+  } catch {
+    return; // start() will try again, and report
+  }
+  warm = ws;
+  openedAt.set(ws, performance.now());
+  ws.addEventListener("close", () => {
+    if (warm === ws) warm = null;
+  });
+}
+
+/**
+ * The preconnected socket for `wsUrl`, if it is still usable; it is ours from now on.
+ * @param {string} wsUrl
+ * @returns {WebSocket|null}
+ */
+function claimWarm(wsUrl) {
+  const ws = warm;
+  warm = null;
+  if (ws && ws.url === new URL(wsUrl).href && ws.readyState <= WebSocket.OPEN) return ws;
+  if (ws) ws.close(1000, "not used");
+  return null;
+}
+
 /** Errors on `join` after which retrying the same join cannot help. */
 const FATAL_JOIN_ERRORS = new Set(["room-full", "bad-request", "already-joined"]);
 
@@ -156,14 +195,17 @@ export class SignalingClient extends EventTarget {
   #open() {
     this.#clearTimers();
     this.#setState(this.peerId ? "reconnecting" : "connecting", { attempt: this.attempt });
-    let ws;
-    try {
-      ws = new WebSocket(this.wsUrl);
-    } catch {
-      this.#scheduleReconnect();
-      return;
+    let ws = this.peerId ? null : claimWarm(this.wsUrl); // a resume always opens a fresh socket
+    if (!ws) {
+      try {
+        ws = new WebSocket(this.wsUrl);
+      } catch {
+        this.#scheduleReconnect();
+        return;
+      }
     }
     this.ws = ws;
+    this.socketOpenedAt = openedAt.get(ws) ?? performance.now();
     this.joinsSent = 0;
     ws.addEventListener("open", () => {
       if (ws === this.ws) this.#sendJoin();
@@ -182,6 +224,7 @@ export class SignalingClient extends EventTarget {
     ws.addEventListener("close", () => {
       if (ws === this.ws) this.#dropped();
     });
+    if (ws.readyState === WebSocket.OPEN) this.#sendJoin(); // preconnected: its open event has been and gone
   }
 
   /** Sends `join` (resuming our identity if we have one); a pending join is retried after a gateway error. */
@@ -265,7 +308,8 @@ export class SignalingClient extends EventTarget {
     clearInterval(this.timers.ping);
     this.timers.ping = setInterval(() => this.ping(), PING_INTERVAL_MS);
     clearTimeout(this.timers.age);
-    this.timers.age = setTimeout(() => this.reconnectNow(), MAX_SOCKET_AGE_MS);
+    const age = performance.now() - (this.socketOpenedAt ?? performance.now());
+    this.timers.age = setTimeout(() => this.reconnectNow(), Math.max(0, MAX_SOCKET_AGE_MS - age));
   }
 
   /** Sends a ping; a socket that stays silent for 10 s after it is treated as dropped. */

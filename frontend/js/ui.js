@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 
 /**
  * The status pill in the top bar.
- * @param {"idle"|"connecting"|"waiting"|"in-call"|"reconnecting"|"room-full"|"error"|"ended"} state
+ * @param {"idle"|"connecting"|"waiting"|"in-call"|"reconnecting"|"unreachable"|"room-full"|"error"|"ended"} state
  * @param {string} text
  */
 export function setStatus(state, text) {
@@ -16,14 +16,29 @@ export function setStatus(state, text) {
   $("status-text").textContent = text;
 }
 
+let bannerAction = null;
+let bannerTimer = null;
 /**
- * Shows the error banner (role=alert) with a human message; `kind` "warning" is amber instead of red.
+ * Shows the error banner (role=alert) with a human message; `kind` "warning" is amber instead of red. `action` adds
+ * a button (e.g. "Retry") to it; `hideAfterMs` hides this banner after that long unless another replaced it. There is
+ * one banner, so showing one cancels the previous one's pending hide: a timer left by an earlier message (or an ended
+ * call) can never hide a later one.
  * @param {string} message
- * @param {{kind?: "error"|"warning", code?: string}} [options]
+ * @param {{kind?: "error"|"warning", code?: string, action?: {label: string, run: () => void}, hideAfterMs?: number}} [options]
  */
-export function showBanner(message, { kind = "error", code = "" } = {}) {
+export function showBanner(message, { kind = "error", code = "", action = undefined, hideAfterMs = undefined } = {}) {
+  clearTimeout(bannerTimer);
+  bannerTimer = hideAfterMs === undefined ? null : setTimeout(() => hideBanner(code), hideAfterMs);
   const banner = $("error-banner");
   $("error-text").textContent = message;
+  const button = $("error-action");
+  if (!button.dataset.bound) {
+    button.dataset.bound = "1";
+    button.addEventListener("click", () => bannerAction?.());
+  }
+  bannerAction = action?.run ?? null;
+  button.textContent = action?.label ?? "";
+  button.hidden = !action;
   banner.dataset.kind = kind;
   banner.dataset.code = code;
   banner.hidden = false;
@@ -35,7 +50,9 @@ export function showBanner(message, { kind = "error", code = "" } = {}) {
  */
 export function hideBanner(code) {
   const banner = $("error-banner");
-  if (code === undefined || banner.dataset.code === code) banner.hidden = true;
+  if (code !== undefined && banner.dataset.code !== code) return;
+  clearTimeout(bannerTimer);
+  banner.hidden = true;
 }
 
 let toastTimer = null;
@@ -126,6 +143,12 @@ export class Tile {
   /** @param {boolean} off */
   setMicOff(off) {
     this.element.classList.toggle("mic-off", off);
+  }
+
+  /** @param {boolean} speaking */
+  setSpeaking(speaking) {
+    this.element.classList.toggle("speaking", speaking);
+    this.element.dataset.speaking = String(speaking);
   }
 
   /** @param {boolean} screen */

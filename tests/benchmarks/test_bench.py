@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import coldstart, cost, docblock
+from bench import coldstart, cost, docblock, relay
 from devstack.runtime import WORKERS
 from signaling.definition import FUNCTIONS
 
@@ -93,6 +93,17 @@ def test_a_join_into_a_room_of_seven_posts_seven_announcements(quick_results: di
     # How many overlapped on this machine is a measurement, not a claim: one post may finish before the next
     # starts. That the posts are concurrent is shown deterministically by tests/handlers/test_fanout.py.
     assert 1 <= fanout["max_in_flight"] <= fanout["posts"]
+
+
+@pytest.mark.parametrize("messages", [1, 20, 90, 91, 2000, 2001])
+def test_the_relay_spreads_its_messages_so_no_sender_passes_its_socket_limit(messages: int) -> None:
+    from signaling.settings import MESSAGE_LIMIT
+
+    shares = relay._shares(messages)
+
+    assert sum(shares) == messages
+    assert max(shares) < MESSAGE_LIMIT.burst
+    assert max(shares) - min(shares) <= 1
 
 
 def test_relay_and_cold_start_sections_are_filled(quick_results: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from bench import coturn as turnserver
 from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.helpers import check_accessibility
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TIMEOUT_MS = 15_000
@@ -72,6 +73,9 @@ def new_page(browser: Browser, local_stack: Any) -> Iterator[NewPage]:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(local_stack.http_url + path)
+        if options.get("permissions"):  # the lobby, once its device pickers are filled
+            page.wait_for_function("() => window.parley && document.querySelector('#camera-select option')")
+            check_accessibility(page, "lobby")
         return page
 
     yield open_page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
@@ -12,12 +14,51 @@ if TYPE_CHECKING:
 
 TIMEOUT_MS = 15_000
 
+# axe-core (package.json devDependency) is injected by the tests only, through the DevTools protocol (Playwright's
+# evaluate), which the page's Content-Security-Policy does not govern: the production CSP stays as strict as it is.
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FAILS_ON = ("serious", "critical")
+# Also fail on these whatever their impact: moderate, or off by default in axe 4 (experimental), but each was a real
+# finding of issue 12.
+AXE_ALSO_FAILS = ("page-has-heading-one", "label-content-name-mismatch")
+
+
+@cache
+def _axe_source() -> str:
+    if not AXE.exists():
+        raise AssertionError(f"{AXE} is missing: run `npm install` (make installs it with the other devDependencies)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def check_accessibility(page: Page, screen: str) -> None:
+    """Runs axe-core (WCAG 2.x A/AA and best practices) on what the page shows now and fails on any serious or
+    critical violation, naming the rule and the elements. Call it at each screen a test visits."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    violations = page.evaluate(
+        """async () => {
+            const result = await window.axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+                rules: {'label-content-name-mismatch': {enabled: true}},
+            });
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+            }));
+        }"""
+    )
+    failing = [v for v in violations if v["impact"] in AXE_FAILS_ON or v["id"] in AXE_ALSO_FAILS]
+    assert not failing, f"axe-core on the {screen} screen ({page.viewport_size}): " + "; ".join(
+        f"{v['impact']} {v['id']} ({v['help']}) at {v['targets']}" for v in failing
+    )
+
 
 def create_room(page: Page, capacity: int = 2) -> str:
     """Creates a room from the lobby and returns its id once the page waits for others."""
     page.get_by_test_id("capacity-select").select_option(str(capacity))
     page.get_by_test_id("create-button").click()
     expect(page.get_by_test_id("status")).to_have_attribute("data-state", "waiting", timeout=TIMEOUT_MS)
+    check_accessibility(page, "waiting")
     return parse_qs(urlparse(page.url).query)["room"][0]
 
 
@@ -34,6 +75,17 @@ def remote_videos_playing(page: Page, count: int, timeout_ms: int = TIMEOUT_MS) 
             return videos.length === n && videos.every(v => v.videoWidth > 0 && v.dataset.peerId);
         }""",
         arg=count,
+        timeout=timeout_ms,
+    )
+
+
+def quality_shown(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Waits until every remote tile shows a measured incoming bitrate above zero (what a screenshot should show)."""
+    page.wait_for_function(
+        """() => {
+            const tiles = [...document.querySelectorAll('[data-testid=tile-stats]')];
+            return tiles.length > 0 && tiles.every(t => Number(t.dataset.inKbps) > 0);
+        }""",
         timeout=timeout_ms,
     )
 
@@ -87,4 +139,5 @@ def two_person_call(new_page: NewPage, timeout_ms: int = TIMEOUT_MS) -> tuple[Pa
     join_room(grace)
     remote_videos_playing(ada, 1, timeout_ms)
     remote_videos_playing(grace, 1, timeout_ms)
+    check_accessibility(grace, "in-call")
     return ada, grace

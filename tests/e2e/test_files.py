@@ -13,7 +13,7 @@ from playwright.sync_api import Download, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import NewPage
-from tests.e2e.helpers import TIMEOUT_MS, two_person_call
+from tests.e2e.helpers import TIMEOUT_MS, check_accessibility, two_person_call
 
 pytestmark = pytest.mark.browser
 
@@ -101,6 +101,9 @@ def test_the_receiver_cancels_and_the_sender_stops_at_once(new_page: NewPage, tm
         grace.get_by_test_id("file-download").click()
     received = Path(download_info.value.path()).read_bytes()
     assert hashlib.sha256(received).hexdigest() == hashlib.sha256(payload).hexdigest()
+    # The chat with a cancelled and a delivered file card, on both sides
+    check_accessibility(ada, "files (sent)")
+    check_accessibility(grace, "files (received)")
 
 
 def test_the_sender_cancels_midway_and_the_receiver_is_told(new_page: NewPage, tmp_path: Path) -> None:
@@ -159,6 +162,7 @@ def test_a_second_file_start_during_a_receive_is_refused_and_said(new_page: NewP
     expect(grace.get_by_test_id("file-card")).to_have_count(1)
     expect(grace.get_by_test_id("file-status")).to_contain_text("received · SHA-256 verified", timeout=TIMEOUT_MS)
     expect(ada.get_by_test_id("file-status")).to_contain_text("delivered · SHA-256 verified", timeout=TIMEOUT_MS)
+    check_accessibility(grace, "files (a refusal said in the chat)")
 
 
 def test_a_received_html_file_is_a_download_never_a_page_and_leaves_memory_with_the_call(
@@ -188,3 +192,24 @@ def test_a_received_html_file_is_a_download_never_a_page_and_leaves_memory_with_
     expect(grace.get_by_test_id("rejoin-button")).to_be_visible()
     assert grace.evaluate("() => window.parley.call") is None
     assert not opening_downloads(grace, href)
+
+
+def test_a_file_under_way_with_its_cancel_button_is_accessible(new_page: NewPage) -> None:
+    ada, grace = two_person_call(new_page)
+    # Given a file-start whose chunks never come (sent on Ada's file channel by hand), Grace's card stays under way
+    grace_id = ada.evaluate("() => [...parley.call.peers.keys()][0]")
+    ada.evaluate(
+        """id => parley.call.peers.get(id).peer.channels.file.send(JSON.stringify({
+            type: 'file-start', id: 'stalled', name: 'stalled.txt', size: 3, mime: 'text/plain',
+            sha256: '0'.repeat(64), chunkSize: 16384}))""",
+        grace_id,
+    )
+    cancel = grace.get_by_test_id("file-cancel")
+    expect(cancel).to_be_visible(timeout=TIMEOUT_MS)
+    # Then the card with its progress bar and Cancel button passes axe
+    check_accessibility(grace, "file under way")
+    # And the Cancel button works from the keyboard
+    cancel.focus()
+    grace.keyboard.press("Enter")
+    expect(grace.get_by_test_id("file-status")).to_contain_text("From Ada: cancelled by you", timeout=TIMEOUT_MS)
+    expect(cancel).to_have_count(0)

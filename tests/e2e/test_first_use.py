@@ -11,7 +11,16 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, WATCH, NewPage
-from tests.e2e.helpers import TIMEOUT_MS, create_room, join_room, open_chat, remote_videos_playing, send_chat
+from tests.e2e.helpers import (
+    TIMEOUT_MS,
+    check_accessibility,
+    create_room,
+    join_room,
+    open_chat,
+    quality_shown,
+    remote_videos_playing,
+    send_chat,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -90,6 +99,7 @@ def test_a_blocked_camera_is_explained_and_joining_with_audio_works(
 
     expect(grace.get_by_test_id("media-message")).to_contain_text("Camera access was blocked")
     expect(grace.get_by_test_id("media-message")).to_contain_text("audio only")
+    check_accessibility(grace, "lobby, camera blocked")
     grace.screenshot(path=str(artifacts / "camera-denied.png"))
     join_room(grace)
 
@@ -112,6 +122,7 @@ def test_with_camera_and_microphone_blocked_one_can_still_join(
     viewer = _denied_page(browser_without_media_permission, f"{local_stack.http_url}/?room={room}", [])
 
     expect(viewer.get_by_test_id("media-message")).to_contain_text("Camera and microphone access were blocked")
+    check_accessibility(viewer, "lobby, camera and microphone blocked")
     viewer.screenshot(path=str(artifacts / "media-denied.png"))
     join_room(viewer)
 
@@ -132,12 +143,14 @@ def test_a_call_on_a_phone_sized_screen(new_page: NewPage, artifacts: Path) -> N
     remote_videos_playing(phone, 1)
     for testid in ("mute-button", "camera-button", "hangup-button", "chat-toggle"):
         expect(phone.get_by_test_id(testid)).to_be_in_viewport()
-    expect(phone.locator("[data-testid=remote-tile] .quality[data-grade]")).to_have_count(1, timeout=TIMEOUT_MS)
+    check_accessibility(phone, "in-call (phone)")
+    quality_shown(phone)
     phone.screenshot(path=str(artifacts / "phone-call.png"))
 
     send_chat(ada, "hello phone")
     open_chat(phone)
     expect(phone.get_by_test_id("chat-log")).to_contain_text("hello phone")
+    check_accessibility(phone, "chat drawer (phone)")
     phone.screenshot(path=str(artifacts / "phone-chat.png"))
 
 

@@ -1,0 +1,95 @@
+"""The critical-path trip count of bench/userpath.py, from hand-made socket traces (no browser, no time assertion)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.userpath import critical_hops
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OFFER = {"sid": "a", "seq": 1, "description": {"type": "offer", "sdp": "v=0"}}
+ANSWER = {"sid": "b", "seq": 1, "description": {"type": "answer", "sdp": "v=0"}}
+HOST = "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host"
+NEWCOMER_CANDIDATES = {"sid": "a", "seq": 2, "candidates": [{"candidate": HOST}]}
+MEMBER_CANDIDATES = {"sid": "b", "seq": 2, "candidates": [{"candidate": HOST.replace("5000", "6000")}]}
+
+
+def out(at: float, data: dict[str, Any] | None = None, kind: str = "signal") -> dict[str, Any]:
+    return {"dir": "out", "at": at, "type": kind, "data": None if data is None else json.dumps(data)}
+
+
+def into(at: float, data: dict[str, Any] | None = None, kind: str = "signal") -> dict[str, Any]:
+    return {"dir": "in", "at": at, "type": kind, "data": None if data is None else json.dumps(data)}
+
+
+def traces(newcomer_candidates_sent: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The member (first) and the newcomer (second) after the newcomer's click at 0."""
+    member = [
+        into(-500, kind="joined"),  # the member's own join, before the click: not part of this setup
+        into(20, kind="peer-joined"),
+        into(60, OFFER),
+        out(80, ANSWER),
+        out(85, MEMBER_CANDIDATES),
+        into(newcomer_candidates_sent + 10, NEWCOMER_CANDIDATES),
+    ]
+    newcomer = [
+        out(1, kind="join"),
+        into(30, kind="joined"),
+        out(50, OFFER),
+        out(newcomer_candidates_sent, NEWCOMER_CANDIDATES),
+        into(95, ANSWER),
+        into(100, MEMBER_CANDIDATES),
+    ]
+    return member, newcomer
+
+
+def test_candidates_right_behind_the_offer_make_three_trips() -> None:
+    member, newcomer = traces(newcomer_candidates_sent=52)
+
+    assert critical_hops(member, newcomer, since=0) == 3  # join, offer, answer
+
+
+def test_candidates_held_until_after_the_answer_make_a_fourth_trip() -> None:
+    member, newcomer = traces(newcomer_candidates_sent=120)  # the answer came in at 95
+
+    assert critical_hops(member, newcomer, since=0) == 4
+
+
+def test_a_side_that_never_got_what_ice_needs_is_an_error() -> None:
+    member, newcomer = traces(newcomer_candidates_sent=52)
+    member = [event for event in member if "candidates" not in (event["data"] or "")]
+
+    with pytest.raises(RuntimeError, match="first side"):
+        critical_hops(member, newcomer, since=0)
+
+
+@pytest.mark.browser
+def test_the_user_path_benchmark_runs_and_finds_three_trips(tmp_path: Path) -> None:
+    """One round of each, in real Chromium (its own process: the benchmark starts its own local stacks)."""
+    output = tmp_path / "user_path.json"
+    script = (
+        "import json, sys; from bench import userpath; "
+        "json.dump(userpath.run(rounds=1, aws_rounds=1), open(sys.argv[1], 'w'))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(output.read_text())
+
+    parley, aws = result["parley"], result["parley_aws"]
+    assert parley["hops"]["median"] == aws["hops"]["median"] == 3  # join, offer, answer: candidates ride along
+    assert aws["profile"]["name"] == "aws"
+    for path in (parley, aws):
+        assert 0 < path["click_s"]["median"] < path["navigation_s"]["median"]  # the click comes after the page load
+    assert result["baseline"]["navigation_s"]["median"] > 0
+    assert result["ratio"]["navigation"] == round(
+        parley["navigation_s"]["median"] / result["baseline"]["navigation_s"]["median"], 2
+    )
