@@ -174,6 +174,16 @@ class LocalStack:
                 raise TimeoutError("invocations are still running")
             time.sleep(0.01)
 
+    def wait_closed(self, connection_id: str, timeout: float = 10) -> None:
+        """Wait until the gateway has seen `connection_id` close (however it closed) and its $disconnect, like every
+        other invocation, has finished: what that $disconnect queued is then on its queue."""
+        deadline = time.monotonic() + timeout
+        while self._on_loop(lambda: connection_id in self.gateway.connections):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"socket {connection_id} is still open")
+            time.sleep(0.01)
+        self.wait_invocations(max(0.0, deadline - time.monotonic()))
+
     def housekeeping(self, now: float | None = None) -> dict[str, int]:
         """What AWS does in the background and moto does not: delete the table's expired items (DynamoDB's TTL) and
         the queues' messages past their retention period, as of `now` (epoch seconds), and forget moto's deleted

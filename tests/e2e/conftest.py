@@ -59,10 +59,14 @@ NewPage = Callable[..., Page]
 
 @pytest.fixture
 def new_page(browser: Browser, local_stack: Any) -> Iterator[NewPage]:
-    """new_page(path="/", name="Ada", **context_options): a page in its own browser context (own fake camera)."""
+    """new_page(path="/", name="Ada", watch=None, **context_options): a page in its own browser context (own fake
+    camera). `watch(page)` runs before the page loads, so a listener it adds sees everything from the first request
+    (the lobby opens its signaling socket while the page loads)."""
     contexts: list[BrowserContext] = []
 
-    def open_page(path: str = "/", name: str | None = None, **options: Any) -> Page:
+    def open_page(
+        path: str = "/", name: str | None = None, watch: Callable[[Page], None] | None = None, **options: Any
+    ) -> Page:
         options.setdefault("permissions", ["camera", "microphone"])
         options.setdefault("viewport", {"width": 1280, "height": 800})
         context = browser.new_context(**options)
@@ -72,6 +76,8 @@ def new_page(browser: Browser, local_stack: Any) -> Iterator[NewPage]:
             context.add_init_script(f"localStorage.setItem('parley.name', {name!r});")
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+        if watch is not None:
+            watch(page)
         page.goto(local_stack.http_url + path)
         if options.get("permissions"):  # the lobby, once its device pickers are filled
             page.wait_for_function("() => window.parley && document.querySelector('#camera-select option')")

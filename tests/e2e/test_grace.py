@@ -62,10 +62,9 @@ def _watched_call(new_page: NewPage) -> tuple[Page, Page, str, Frames]:
     frames: list[Frames] = []
 
     def open_page(*args: Any, **kwargs: Any) -> Page:
-        page = new_page(*args, **kwargs)
-        if not frames:  # the first page two_person_call opens is Ada's
-            frames.append(Frames(page))
-        return page
+        if not frames:  # the first page two_person_call opens is Ada's: watched from before it loads
+            kwargs["watch"] = lambda page: frames.append(Frames(page))
+        return new_page(*args, **kwargs)
 
     ada, grace = two_person_call(open_page)
     return ada, grace, _peer_id(grace), frames[0]
@@ -94,6 +93,7 @@ def test_a_browser_that_vanishes_is_announced_once_after_the_grace_period(
     new_page: NewPage, local_stack: LocalStack
 ) -> None:
     ada, grace, grace_id, frames = _watched_call(new_page)
+    socket = _socket_of(local_stack, grace_id)
 
     # The renderer dies: its socket closes without `leave`, and nobody comes back for the seat.
     crashed = time.monotonic()
@@ -105,6 +105,9 @@ def test_a_browser_that_vanishes_is_announced_once_after_the_grace_period(
         timeout=TIMEOUT_MS,
     )
     grace.close()
+    # Ada may notice before the server does (her media link fails first): wait for the server's side of the crash,
+    # the socket's close and its $disconnect, which starts the grace period; then for the grace period's end.
+    local_stack.wait_closed(socket)
     local_stack.wait_queues_settled()
 
     left = frames.of_type("peer-left", since=crashed)

@@ -65,10 +65,9 @@ def test_a_socket_dropped_mid_renegotiation_resumes_and_the_renegotiation_comple
     ada_frames: list[Frames] = []
     grace_frames: list[Frames] = []
 
-    def open_page(*args: Any, **kwargs: Any) -> Page:
-        page = new_page(*args, **kwargs)
-        (grace_frames if ada_frames else ada_frames).append(Frames(page))
-        return page
+    def open_page(*args: Any, **kwargs: Any) -> Page:  # each page watched from before it loads
+        kwargs["watch"] = lambda page: (grace_frames if ada_frames else ada_frames).append(Frames(page))
+        return new_page(*args, **kwargs)
 
     ada, grace = two_person_call(open_page)
     ada_id = str(ada.evaluate("() => parley.call.signaling.peerId"))
