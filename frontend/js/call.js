@@ -9,6 +9,7 @@ import { Peer } from "./peer.js";
 import { Roster } from "./roster.js";
 import { SignalingClient } from "./signaling.js";
 import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
+import { RemoteSessions } from "./sessions.js";
 import { POLL_MS, SpeakingDetector, energyLevel } from "./speaking.js";
 import { sampleQuality } from "./stats.js";
 import { sizeLimitText, Transfers } from "./transfers.js";
@@ -229,29 +230,18 @@ export class Call {
 
   #onSignal(from, data) {
     if (from === this.selfId || !data || typeof data !== "object") return;
-    let entry = this.peers.get(from);
-    const sid = typeof data.sid === "string" ? data.sid : null;
-    if (entry && sid && entry.remoteSid && sid !== entry.remoteSid) {
-      if (entry.oldSids.has(sid)) return; // a late message from a session that is over
-      if (!(data.seq === 1 && data.description?.type === "offer")) {
-        entry.early.push(data); // part of a new session whose offer has not arrived yet
-        return;
-      }
+    let entry = this.peers.get(from) ?? this.#addPeer(from, "", false);
+    const route = entry.sessions.route(data);
+    if (route.action === "restart") {
       // The other side started a new session (it lost our old one): answer it with a new connection.
-      const early = entry.early.filter((d) => d.sid === sid);
-      const oldSids = new Set([...entry.oldSids, entry.remoteSid]);
-      const name = entry.name;
+      const { sessions, name } = entry;
       this.#removePeer(from);
-      entry = this.#addPeer(from, name, false);
-      entry.oldSids = oldSids;
-      entry.remoteSid = sid;
+      entry = this.#addPeer(from, name, false, sessions);
       entry.peer.receive(data);
-      for (const d of early) entry.peer.receive(d);
-      return;
+      for (const early of route.replay) entry.peer.receive(early);
+    } else if (route.action === "deliver") {
+      entry.peer.receive(data);
     }
-    entry ??= this.#addPeer(from, "", false);
-    if (sid && !entry.remoteSid) entry.remoteSid = sid;
-    entry.peer.receive(data);
   }
 
   #markAway(entry) {
@@ -329,7 +319,7 @@ export class Call {
     return { audio: this.mic, video: this.screen ?? this.camera };
   }
 
-  #addPeer(peerId, name, initiator) {
+  #addPeer(peerId, name, initiator, sessions = new RemoteSessions()) {
     const peer = new Peer({
       selfId: this.selfId,
       peerId,
@@ -349,9 +339,7 @@ export class Call {
       remote: { audio: true, video: null, screen: false },
       stats: null,
       state: "new",
-      remoteSid: null,
-      oldSids: new Set(),
-      early: [],
+      sessions,
       away: null,
       everConnected: false,
     };
