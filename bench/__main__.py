@@ -1,9 +1,10 @@
 """`make bench`: run every benchmark, print a table, write bench/results.json, docs/cost.md and the generated
 blocks of README.md (the flood), docs/deploy.md (capacity) and docs/protocol.md (signal sizes).
 
-python -m bench            full run (about eight minutes)
+python -m bench            full run (about twenty minutes on two cores); results.json is written after each section
 python -m bench --quick    tiny sizes, seconds: what the test suite runs so this code cannot rot (writes no docs)
-python -m bench --only user_path   one section, measured again into the existing results.json (and README block)
+python -m bench --only user_path [--only relay ...]   those sections measured again into the existing results.json
+                           (and the generated blocks): to refresh one figure, or finish a run one section failed
 """
 
 from __future__ import annotations
@@ -36,14 +37,50 @@ TARGETS = {
 }
 
 
-def _user_path() -> dict[str, Any]:
+USER_PATH_ROUNDS, AWS_ROUNDS = 7, 5
+
+
+def _relay(quick: bool) -> dict[str, Any]:
+    return relay.run(
+        messages=20 if quick else 2000, room_sizes=(1, 3) if quick else (1, 7, 49), repeats=2 if quick else 10
+    )
+
+
+def _call_setup(quick: bool) -> dict[str, Any]:
+    from bench import callsetup  # needs Chromium and Playwright
+
+    return callsetup.run(runs=1 if quick else 10)
+
+
+def _user_path(quick: bool) -> dict[str, Any]:
     from bench import userpath  # needs Chromium and Playwright
 
-    return userpath.run(rounds=USER_PATH_ROUNDS, aws_rounds=AWS_ROUNDS)
+    return userpath.run(rounds=1 if quick else USER_PATH_ROUNDS, aws_rounds=1 if quick else AWS_ROUNDS)
 
 
-USER_PATH_ROUNDS, AWS_ROUNDS = 7, 5
-ONLY: dict[str, Callable[[], dict[str, Any]]] = {"user_path": _user_path}
+def _signal_sizes_section(quick: bool) -> dict[str, Any]:
+    from bench import signalsize  # eight browsers: minutes, not seconds
+
+    return signalsize.run()
+
+
+def _relayed_call(quick: bool) -> dict[str, Any]:
+    from bench import relaycall  # also needs coturn (apt-get install coturn)
+
+    return relaycall.run(runs=1 if quick else 3, seconds=2 if quick else 20)
+
+
+# Every section of results.json, in the order a full run measures them: (measure, needs Chromium, in a quick run).
+SECTIONS: dict[str, tuple[Callable[[bool], dict[str, Any]], bool, bool]] = {
+    "cold_start": (lambda quick: coldstart.run(repeats=2 if quick else 10), False, True),
+    "aws_ops": (lambda quick: awsops.run(repeats=1 if quick else 5), False, True),
+    "relay": (_relay, False, True),
+    "flood": (lambda quick: flood.run(seconds=FLOOD_SECONDS[quick]), False, True),
+    "call_setup": (_call_setup, True, True),
+    "user_path": (_user_path, True, True),
+    "signal_sizes": (_signal_sizes_section, True, False),
+    "relayed_call": (_relayed_call, True, True),
+}
 
 
 def main() -> None:
@@ -56,28 +93,48 @@ def main() -> None:
     parser.add_argument("--skip-browser", action="store_true", help="skip the Chromium call-setup benchmark")
     parser.add_argument(
         "--only",
-        choices=sorted(ONLY),
-        help="measure this section again and put it into the existing results (the other figures stay as they are)",
+        choices=list(SECTIONS),
+        action="append",
+        help="measure this section (repeatable) again and put it into the existing results; the other figures "
+        "stay as they are (e.g. to finish a full run that one section failed: what it had measured is kept)",
     )
     args = parser.parse_args()
     if args.only:
         results = json.loads(args.output.read_text())
-        results[args.only] = ONLY[args.only]()
-        args.output.write_text(json.dumps(results, indent=2) + "\n")
-        docblock.rewrite(ROOT / "README.md", "performance", readme.render(results))
-        print(report(results))
-        print(f"\nwrote {args.output}, {ROOT / 'README.md'}")
-        return
-    results = run(quick=args.quick, browser=not args.skip_browser)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+        results["machine"] = _machine()
+        run(results, args.output, quick=results.get("quick", False), sections=args.only)
+    else:
+        results = {"generated": "", "quick": args.quick, "machine": _machine()}
+        sections = [name for name, (_, browser, in_quick) in SECTIONS.items() if in_quick or not args.quick]
+        run(
+            results,
+            args.output,
+            quick=args.quick,
+            sections=[n for n in sections if not (args.skip_browser and SECTIONS[n][1])],
+        )
     written = [args.output]
     if "call_setup" in results:
         args.cost_doc.write_text(cost.render(results))
         written.append(args.cost_doc)
-    if not args.quick:
+    if not results["quick"]:
         written += write_docs(results)
     print(report(results))
     print("\nwrote " + ", ".join(str(path) for path in written))
+
+
+def _machine() -> dict[str, str]:
+    return {"description": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"}
+
+
+def run(results: dict[str, Any], output: Path, *, quick: bool, sections: list[str]) -> dict[str, Any]:
+    """Measure `sections` into `results`, writing `output` after each: a section that fails (eight browsers on two
+    cores can time out) loses only itself, and `--only` measures it again."""
+    for name in sections:
+        measure, _, _ = SECTIONS[name]
+        results[name] = measure(quick)
+        results["generated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        output.write_text(json.dumps(results, indent=2) + "\n")
+    return results
 
 
 def write_docs(results: dict[str, Any]) -> list[Path]:
@@ -100,37 +157,6 @@ def _signal_sizes(results: dict[str, Any]) -> str:
     from bench import signalsize  # needs Playwright
 
     return signalsize.render(results)
-
-
-def run(*, quick: bool, browser: bool = True) -> dict[str, Any]:
-    results: dict[str, Any] = {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "quick": quick,
-        "machine": {
-            "description": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-        },
-    }
-    results["cold_start"] = coldstart.run(repeats=2 if quick else 10)
-    results["aws_ops"] = awsops.run(repeats=1 if quick else 5)
-    results["relay"] = relay.run(
-        messages=20 if quick else 2000, room_sizes=(1, 3) if quick else (1, 7, 49), repeats=2 if quick else 10
-    )
-    results["flood"] = flood.run(seconds=FLOOD_SECONDS[quick])
-    if browser:
-        from bench import callsetup, signalsize  # need Chromium and Playwright
-
-        results["call_setup"] = callsetup.run(runs=1 if quick else 10)
-        from bench import userpath
-
-        results["user_path"] = userpath.run(
-            rounds=1 if quick else USER_PATH_ROUNDS, aws_rounds=1 if quick else AWS_ROUNDS
-        )
-        if not quick:  # eight browsers: minutes, not seconds
-            results["signal_sizes"] = signalsize.run()
-        from bench import relaycall  # also needs coturn (apt-get install coturn)
-
-        results["relayed_call"] = relaycall.run(runs=1 if quick else 3, seconds=2 if quick else 20)
-    return results
 
 
 def _number(value: float) -> str:
