@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import NewPage
 
 TIMEOUT_MS = 15_000
+PHONE = {"width": 390, "height": 844}
+"""The phone viewport the tests use (a common 390x844 phone)."""
 
 # axe-core (package.json devDependency) is injected by the tests only, through the DevTools protocol (Playwright's
 # evaluate), which the page's Content-Security-Policy does not govern: the production CSP stays as strict as it is.

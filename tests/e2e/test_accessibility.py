@@ -9,11 +9,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import NewPage
-from tests.e2e.helpers import TIMEOUT_MS, check_accessibility, create_room, join_room, remote_videos_playing
+from tests.e2e.helpers import PHONE, TIMEOUT_MS, check_accessibility, create_room, join_room, remote_videos_playing
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 
 # What the focused element shows: the focus ring (a box-shadow) or an outline. Empty when focus is invisible.
 _FOCUS_RING = """() => {

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, WATCH, NewPage
 from tests.e2e.helpers import (
+    PHONE,
     TIMEOUT_MS,
     check_accessibility,
     create_room,
@@ -23,8 +24,6 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_the_lobby_explains_itself(new_page: NewPage, artifacts: Path) -> None:

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, WATCH, NewPage
 from tests.e2e.helpers import (
+    PHONE,
     TIMEOUT_MS,
     check_accessibility,
     create_room,
@@ -21,8 +22,6 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 def _below_heading(page: Page) -> None:
