@@ -189,3 +189,12 @@ def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Harnes
         wiring.reset()
         yield Harness(grace_queue)
         wiring.reset()
+
+
+@pytest.fixture
+def pair(aws: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ada (connA=) and Grace (connB=) joined in one room, Ada's peer-joined already read: their `joined` replies."""
+    a = aws.join("connA=", name="Ada")
+    b = aws.join("connB=", name="Grace")
+    aws.inbox("connA=")
+    return a, b

@@ -16,14 +16,6 @@ from tests import events
 from .conftest import API, CONTEXT, Harness
 
 
-@pytest.fixture
-def pair(aws: Harness) -> tuple[dict[str, str], dict[str, str]]:
-    a = aws.join("connA=", name="Ada")
-    b = aws.join("connB=", name="Grace")
-    aws.inbox("connA=")
-    return a, b
-
-
 def test_disconnect_starts_the_grace_period_and_returns_without_touching_the_room(
     aws: Harness, pair: tuple[dict[str, str], dict[str, str]]
 ) -> None:

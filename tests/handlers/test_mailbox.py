@@ -44,14 +44,6 @@ def sockets(aws: Harness, monkeypatch: pytest.MonkeyPatch) -> Sockets:
     return sockets
 
 
-@pytest.fixture
-def pair(aws: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
-    a = aws.join("connA=", name="Ada")
-    b = aws.join("connB=", name="Grace")
-    aws.inbox("connA=")
-    return a, b
-
-
 def _signal(aws: Harness, conn: str, to: str, seq: int) -> None:
     aws.send(conn, {"action": "signal", "to": to, "data": {"seq": seq}})
 
