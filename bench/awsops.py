@@ -25,6 +25,8 @@ from bench.stats import summary
 from signaling.definition import GRACE_QUEUE
 
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+CLIENT_ACTIONS = ("ice", "join", "signal", "leave")
+"""The actions that are a client's message (the others are API Gateway's or the queue's)."""
 
 
 def _item_size(item: dict[str, Any]) -> int:
@@ -169,6 +171,10 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
     def open_a() -> None:
         clients["a"] = _Client(url)
 
+    def ice_a() -> None:
+        clients["a"].send({"action": "ice"})
+        clients["a"].expect("ice-servers")
+
     def join_a() -> None:
         clients["a"].send({"action": "join", "room": room})
         clients["a"].peer_id = clients["a"].expect("joined")["peerId"]
@@ -197,6 +203,7 @@ def scenario(stack: Any, recorder: Recorder, room: str) -> Iterator[tuple[str, C
         stack.wait_queues_settled()  # delivered to the consumer, processed and deleted
 
     yield "$connect", step("$connect", open_a)
+    yield "ice", step("ice", ice_a)
     yield "join (empty room)", step("join", join_a)
     yield "join", step("join", join_b)
     yield "signal", step("signal", relay)
@@ -282,7 +289,7 @@ def run(repeats: int) -> dict[str, Any]:
                 read_units=read_units / repeats,
                 write_units=write_units / repeats,
                 moto_reported_capacity=recorder.moto_capacity[action] / repeats,
-                messages_in=sum(info["frames_in"].values()) if action.startswith(("join", "signal", "leave")) else 0,
+                messages_in=sum(info["frames_in"].values()) if action.startswith(CLIENT_ACTIONS) else 0,
                 messages_out=sum(info["frames_out"].values()),
                 lambda_ms=summary(durations[action], digits=2),
             )

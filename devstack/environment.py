@@ -41,6 +41,10 @@ class HandlerEnvironment:
     def get(self, name: str) -> str:
         return self._values[name]
 
+    def values(self) -> dict[str, str]:
+        """Every variable the handlers see."""
+        return dict(self._values)
+
     def set(self, name: str, value: str) -> None:
         """A value known only once the stack runs (a queue's URL), unless the caller's overrides name it."""
         self._values.setdefault(name, value)

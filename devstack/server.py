@@ -40,8 +40,10 @@ from signaling.definition import (
     ROUTES,
     QueueSpec,
     Route,
+    page_config,
     reserved_concurrency,
 )
+from signaling.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -365,8 +367,12 @@ class LocalStack:
     # --- HTTP -----------------------------------------------------------------------------------------------------
 
     async def _config(self, request: web.Request) -> web.Response:
-        # The host the browser used (127.0.0.1 or localhost), so the socket's Origin is one the handlers allow.
-        return web.json_response({"wsUrl": f"ws://{request.host}/{STAGE}"}, headers={"Cache-Control": "no-store"})
+        # The host the browser used (127.0.0.1 or localhost), so the socket's Origin is one the handlers allow; the
+        # ICE servers as the handlers read them (signaling.settings), as the CDK stack writes them.
+        assert self._environment is not None  # set before the server starts
+        settings = Settings.from_env(self._environment.values())
+        config = page_config(f"ws://{request.host}/{STAGE}", settings.ice_servers, turn=bool(settings.turn_urls))
+        return web.json_response(config, headers={"Cache-Control": "no-store"})
 
     async def _traffic(self, request: web.Request) -> web.Response:
         """Signaling messages by direction and kind as the gateway saw them (benchmarks read this)."""

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.config import Config
+from signaling.definition import page_config
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
@@ -133,16 +134,34 @@ class StaticSite(Construct):
         if config.domain_name:
             self.origins.append(f"https://{config.domain_name}")
 
-        s3deploy.BucketDeployment(
+        site = s3deploy.BucketDeployment(
             self,
             "Deployment",
-            # config.json is generated: its wsUrl is a deploy-time value, filled in by the deployment itself.
-            sources=[
-                s3deploy.Source.asset(str(FRONTEND), exclude=["config.json"]),
-                s3deploy.Source.json_data("config.json", {"wsUrl": websocket_url}),
-            ],
+            # Its sync leaves config.json (excluded) alone: the deployment below writes it.
+            sources=[s3deploy.Source.asset(str(FRONTEND), exclude=["config.json"])],
+            exclude=["config.json"],
             destination_bucket=self.bucket,
             distribution=self.distribution,
             distribution_paths=["/*"],
             memory_limit=256,
         )
+        # config.json is generated: its wsUrl is a deploy-time value, filled in by the deployment itself. The page
+        # preloads it (index.html), and a preload cannot say `cache: "no-store"` as a fetch can, so the object itself
+        # says `no-cache`: a browser never uses a copy from an earlier deployment without asking.
+        config_json = s3deploy.BucketDeployment(
+            self,
+            "ConfigDeployment",
+            sources=[
+                s3deploy.Source.json_data(
+                    "config.json",
+                    page_config(websocket_url, config.ice_servers, turn=config.turn or bool(config.turn_urls)),
+                )
+            ],
+            destination_bucket=self.bucket,
+            prune=False,
+            cache_control=[s3deploy.CacheControl.no_cache()],
+            distribution=self.distribution,
+            distribution_paths=["/config.json"],
+            memory_limit=256,
+        )
+        config_json.node.add_dependency(site)

@@ -2,8 +2,9 @@
 the oracles that judge what the server sent back.
 
 Each frame says what it is, so the test knows what must come back: `join`, `signal`, `ghost` (a valid signal to a
-peer that never existed), `leave`, `ping`, `bad` (malformed on purpose: exactly one `bad-request`) and `any` (a
-valid message mutated at random: it may have stayed valid, so only the general rules apply).
+peer that never existed), `leave`, `ice` (exactly one `ice-servers`), `ping`, `bad` (malformed on purpose: exactly
+one `bad-request`) and `any` (a valid message mutated at random: it may have stayed valid, so only the general rules
+apply).
 
 The oracles here do not use signaling.wire: the server's output is checked by an independent strict parser.
 """
@@ -128,6 +129,7 @@ class Generator:
             (self._signal, 8),
             (self._ghost, 3),
             (self._leave, 3),
+            (self._ice, 2),
             (self._ping, 2),
             (self._huge_number, 8),
             (self._deep, 7),
@@ -162,6 +164,9 @@ class Generator:
 
     def _leave(self) -> Frame:
         return self._frame({"action": "leave"}, "leave")
+
+    def _ice(self) -> Frame:
+        return self._frame({"action": "ice"}, "ice")
 
     def _ping(self) -> Frame:
         return Frame('{"action":"ping"}', "ping", "ping")

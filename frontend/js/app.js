@@ -1,25 +1,27 @@
 // Entry point: reads /config.json, then moves between the lobby, the call and the "ended" screen.
 
-import { takeEarlyConfig } from "./boot.js";
+import { takeEarlyConfig, takeEarlySocket } from "./boot.js";
 import { Call } from "./call.js";
 import { icePolicyFrom, installIcePolicy } from "./icepolicy.js";
 import { Lobby, parseRoom, prefs } from "./lobby.js";
 import { prewarm } from "./prewarm.js";
-import { preconnect } from "./signaling.js";
+import { prepareFirstOffer, preparedState } from "./prepared.js";
+import { adoptPreconnected, preconnect, preconnectedIceServers } from "./signaling.js";
 import * as ui from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
 /**
- * Where the signaling server is: /config.json next to the page ({"wsUrl": "wss://..."}).
- * @returns {Promise<string>}
+ * /config.json next to the page: where the signaling server is, and the ICE servers when they are the same for
+ * everyone (`{"wsUrl": "wss://...", "iceServers": [...]}`; without TURN). docs/protocol.md, "Transport".
+ * @returns {Promise<{wsUrl: string, iceServers: RTCIceServer[]|null}>}
  */
-async function loadWsUrl() {
+async function loadConfig() {
   const response = await (takeEarlyConfig() ?? fetch("config.json", { cache: "no-store" }));
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
-  const { wsUrl } = await response.json();
+  const { wsUrl, iceServers } = await response.json();
   if (typeof wsUrl !== "string" || !/^wss?:\/\//.test(wsUrl)) throw new Error("config.json has no wsUrl");
-  return wsUrl;
+  return { wsUrl, iceServers: Array.isArray(iceServers) ? iceServers : null };
 }
 
 const ENDED = {
@@ -29,7 +31,9 @@ const ENDED = {
 };
 
 async function main() {
-  const wsUrlPromise = loadWsUrl();
+  const configPromise = loadConfig();
+  const wsUrlPromise = configPromise.then((config) => config.wsUrl);
+  wsUrlPromise.catch(() => {}); // reported when the person starts a call
   /** @type {Call|null} */ let call = null;
   let lastChoice = null;
 
@@ -77,28 +81,54 @@ async function main() {
 
   $("rejoin-button").addEventListener("click", () => {
     $("ended").hidden = true;
-    wsUrlPromise.then(preconnect, () => {});
+    lobbyTracks = null; // the call stopped them; the lobby opens new ones
+    configPromise.then(preconnectAndPrepare, () => {});
     ui.hideBanner();
     lobby.show(lastChoice?.room ?? parseRoom(location.href));
   });
   $("home-button").addEventListener("click", () => {
     $("ended").hidden = true;
-    wsUrlPromise.then(preconnect, () => {});
+    lobbyTracks = null;
+    configPromise.then(preconnectAndPrepare, () => {});
     ui.hideBanner();
     history.replaceState(null, "", location.pathname);
     lobby.show(null);
   });
   $("error-close").addEventListener("click", () => ui.hideBanner());
 
-  window.parley = { call: null, lobby };
+  // The first offer is made in the lobby (prepared.js) once the camera and microphone are open and the ICE servers
+  // are known (from config.json, or asked on the socket); again whenever the lobby's tracks change, and after a
+  // call, for the next one.
+  let lobbyIce = null;
+  let lobbyTracks = null;
+  const prepare = () => {
+    if (call === null && lobbyIce && lobbyTracks) prepareFirstOffer({ iceServers: lobbyIce, tracks: lobbyTracks });
+  };
+  lobby.onTracks = (tracks) => {
+    lobbyTracks = tracks;
+    prepare();
+  };
+  const preconnectAndPrepare = ({ wsUrl, iceServers }) => {
+    lobbyIce = null;
+    preconnect(wsUrl);
+    (iceServers ? Promise.resolve(iceServers) : preconnectedIceServers()).then((servers) => {
+      lobbyIce = servers;
+      prepare();
+    });
+  };
+
+  window.parley = { call: null, lobby, prepared: preparedState };
   const room = new URL(location.href).searchParams.get("room");
   if (room !== null && !parseRoom(room)) {
     lobby.rejectLink(room);
   }
   lobby.show(room !== null ? parseRoom(room) : null);
-  // While the person looks at the preview: the signaling socket and the WebRTC stack get ready (nothing here
-  // depends on the room), so that joining costs one trip to the server and the offer.
-  wsUrlPromise.then(preconnect, () => {});
+  // While the person looks at the preview: the signaling socket (early.js has usually opened it already) and the
+  // WebRTC stack get ready (nothing here depends on the room), so that joining costs one trip to the server and the
+  // offer.
+  const earlySocket = takeEarlySocket() ?? Promise.resolve(null);
+  earlySocket.then((early) => early && adoptPreconnected(early.ws, early.openedAt));
+  Promise.all([configPromise, earlySocket]).then(([config]) => preconnectAndPrepare(config), () => {});
   prewarm();
 }
 

@@ -1,13 +1,20 @@
-// The first things a page load starts, before the app's other modules have arrived: index.html loads this module
-// `async`, so it runs as soon as it (and media.js) are fetched, while the rest of the app is still on its way. The
-// camera and microphone take the longest to open and /config.json tells where the signaling socket is; app.js and
-// the lobby take these over (once) instead of starting them again.
+// The module side of the page's early start (early.js, a classic script, started the camera, the microphone,
+// /config.json and the signaling socket before any module ran). app.js and the lobby take these over, once, instead
+// of starting them again. Should this module run before early.js (the order of async scripts is not guaranteed), it
+// starts media and config itself and claims `parleyEarly`, so that early.js then does nothing.
 
 import { openLocalMedia } from "./media.js";
 
-let media = openLocalMedia(); // both, default devices: what the lobby opens first; never rejects
-let config = fetch("config.json", { cache: "no-store" });
+const early = window.parleyEarly ?? (window.parleyEarly = { claimed: true, media: null, config: null, socket: null });
+early.claimed = true;
+/** @type {ReturnType<typeof openLocalMedia>|null} */
+let media = openLocalMedia({ started: early.media ?? undefined }); // never rejects
+/** @type {Promise<Response>|null} */
+let config = early.config ?? fetch("config.json", { cache: "no-store" });
 config.catch(() => {}); // app.js reports a failure when it reads it
+/** @type {Promise<{ws: WebSocket, openedAt: number}|null>} */
+let socket = early.socket ?? Promise.resolve(null);
+early.media = early.config = early.socket = null; // ours now: nothing else may take the stream
 
 /**
  * The camera and microphone opened at page load, the first time they are asked for; null afterwards.
@@ -26,5 +33,16 @@ export function takeEarlyMedia() {
 export function takeEarlyConfig() {
   const taken = config;
   config = null;
+  return taken;
+}
+
+/**
+ * The signaling socket early.js opened ({ws, openedAt}, or null if it opened none), the first time it is asked
+ * for; null afterwards.
+ * @returns {Promise<{ws: WebSocket, openedAt: number}|null>|null}
+ */
+export function takeEarlySocket() {
+  const taken = socket;
+  socket = null;
   return taken;
 }

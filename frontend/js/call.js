@@ -6,6 +6,7 @@ import { openDevice, pickerOptions } from "./devices.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
 import { describeMediaProblems, openLocalMedia, openScreen, watchLevel } from "./media.js";
 import { Peer } from "./peer.js";
+import { discardPreparedOffer, takePreparedOffer } from "./prepared.js";
 import { Roster } from "./roster.js";
 import { SignalingClient } from "./signaling.js";
 import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
@@ -219,6 +220,7 @@ export class Call {
         this.#addPeer(peerId, name, true);
       }
     }
+    discardPreparedOffer(); // an empty room, or a resume: nobody to offer to now, and the next newcomer offers to us
     for (const event of later) {
       if (event.type === "peer-joined") this.#onPeerJoined(event);
       else this.#onPeerLeft(event);
@@ -329,6 +331,7 @@ export class Call {
       send: (data) => this.signaling.signal(peerId, data),
       maxPayloadBytes: () => this.signaling.limits.maxSignalBytes,
       tracks: this.#outgoing(),
+      prepared: initiator ? takePreparedOffer(this.#outgoing()) : null, // the lobby's offer, for the first one
     });
     const entry = {
       peer,

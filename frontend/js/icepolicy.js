@@ -36,6 +36,35 @@ export function installIcePolicy(policy) {
   window.RTCPeerConnection = PolicyPeerConnection;
 }
 
+/** Connections whose reports wait (a connection prepared in the lobby: its problems are news once it is used). */
+const held = new WeakMap();
+
+/**
+ * Holds `pc`'s TURN reports until releaseTurnReports(pc): prepared.js makes the first connection in the lobby, and a
+ * banner about it shown there would be hidden by the join click before the call it concerns had begun.
+ * @param {RTCPeerConnection} pc
+ */
+export function holdTurnReports(pc) {
+  if (!held.has(pc)) held.set(pc, []);
+}
+
+/**
+ * Shows what was held for `pc` (the call has taken it over), and reports at once from now on.
+ * @param {RTCPeerConnection} pc
+ */
+export function releaseTurnReports(pc) {
+  const reports = held.get(pc) ?? [];
+  held.delete(pc);
+  for (const report of reports) report();
+}
+
+/** Runs `report` now, or once `pc`'s reports are released. */
+function reportFor(pc, report) {
+  const waiting = held.get(pc);
+  if (waiting) waiting.push(report);
+  else report();
+}
+
 /**
  * Reports a TURN server's refusal. With relay only, a connection that gathers no relay candidate can never connect, and
  * ICE would otherwise wait in silence, so the page says why instead. Without it the direct path may still work, so
@@ -56,20 +85,16 @@ function watchTurn(pc, relayOnly) {
     if (![401, 403, 437, 441].includes(error.errorCode)) return;
     refusal = `${error.url}: ${error.errorCode} ${error.errorText}`.trim();
     console.warn(`TURN server refused the credentials (${refusal})`);
-    if (relayOnly) {
-      ui.showBanner(
-        `The relay (TURN) server refused this call's credentials (${refusal}), so a relay-only call cannot connect. ` +
-          "Rejoin to get fresh credentials; if it happens again, the server's TURN secret is misconfigured.",
-        { code: "turn-refused" },
-      );
-    }
+    const message =
+      `The relay (TURN) server refused this call's credentials (${refusal}), so a relay-only call cannot connect. ` +
+      "Rejoin to get fresh credentials; if it happens again, the server's TURN secret is misconfigured.";
+    if (relayOnly) reportFor(pc, () => ui.showBanner(message, { code: "turn-refused" }));
   });
   pc.addEventListener("icegatheringstatechange", () => {
     if (!relayOnly || pc.iceGatheringState !== "complete" || relayCandidates > 0 || refusal !== null) return;
-    ui.showBanner(
+    const message =
       "No relay (TURN) server could be reached, so a relay-only call cannot connect. " +
-        "Check that the server's TURN URLs are reachable from this network.",
-      { code: "turn-unreachable" },
-    );
+      "Check that the server's TURN URLs are reachable from this network.";
+    reportFor(pc, () => ui.showBanner(message, { code: "turn-unreachable" }));
   });
 }

@@ -83,6 +83,8 @@ export class Lobby {
     this.deviceIds = { audio: undefined, video: undefined };
     this.stopLevel = () => {};
     this.mediaReady = null;
+    /** @type {(tracks: {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}) => void} */
+    this.onTracks = () => {}; // after every change of what the preview shows (and a call would send)
     this.#bind();
   }
 
@@ -240,6 +242,7 @@ export class Lobby {
   }
 
   #renderPreview() {
+    this.onTracks({ ...this.tracks });
     const preview = $("preview-video");
     const video = this.tracks.video;
     preview.srcObject = video ? new MediaStream([video]) : null;

@@ -1,7 +1,7 @@
 // Local media: camera and microphone (with a fallback to whichever of the two is available), device lists,
 // screen capture, and a microphone level meter for the lobby.
 
-const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+export const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
 /**
  * Why a kind of media is missing: "denied" (permission refused), "absent" (no such device), "busy" (another
@@ -32,11 +32,13 @@ export function classifyMediaError(error) {
 /**
  * Opens camera and microphone. If both together fail, tries each alone, so that a refused camera still leaves the
  * microphone (and the other way round). Never throws.
- * @param {{audioDeviceId?: string, videoDeviceId?: string, audio?: boolean, video?: boolean}} [options]
+ * @param {{audioDeviceId?: string, videoDeviceId?: string, audio?: boolean, video?: boolean,
+ *   started?: Promise<MediaStream>}} [options] `started`: the request for both kinds on the default devices, already
+ *   made (early.js), used instead of making it again
  * @returns {Promise<{audio: MediaStreamTrack|null, video: MediaStreamTrack|null,
  *   problems: {audio: MediaProblem, video: MediaProblem}}>}
  */
-export async function openLocalMedia({ audioDeviceId, videoDeviceId, audio = true, video = true } = {}) {
+export async function openLocalMedia({ audioDeviceId, videoDeviceId, audio = true, video = true, started } = {}) {
   const result = { audio: null, video: null, problems: { audio: null, video: null } };
   if (!navigator.mediaDevices?.getUserMedia) {
     result.problems = { audio: audio ? "unsupported" : null, video: video ? "unsupported" : null };
@@ -46,7 +48,9 @@ export async function openLocalMedia({ audioDeviceId, videoDeviceId, audio = tru
   const videoConstraint = { ...VIDEO_CONSTRAINTS, ...(videoDeviceId ? { deviceId: { exact: videoDeviceId } } : {}) };
   if (audio && video) {
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraint, video: videoConstraint });
+      const stream = await (started && !audioDeviceId && !videoDeviceId
+        ? started
+        : navigator.mediaDevices.getUserMedia({ audio: audioConstraint, video: videoConstraint }));
       result.audio = stream.getAudioTracks()[0] ?? null;
       result.video = stream.getVideoTracks()[0] ?? null;
       return result;

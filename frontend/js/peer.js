@@ -43,6 +43,52 @@ export function startScale(track) {
 }
 
 /**
+ * The configuration of every connection: the ICE servers, one transport for everything, and the prewarmed DTLS
+ * certificate once it exists.
+ * @param {RTCIceServer[]} iceServers
+ * @returns {RTCConfiguration}
+ */
+export function connectionConfiguration(iceServers) {
+  const configuration = { iceServers, bundlePolicy: "max-bundle" };
+  const prewarmed = certificates();
+  if (prewarmed) configuration.certificates = prewarmed;
+  return configuration;
+}
+
+/**
+ * The offerer's media: one audio and one video transceiver, sending `tracks` (receive-only for a missing one), the
+ * video scaled down for the start when it is larger than the start estimate carries (startScale).
+ * @param {RTCPeerConnection} pc
+ * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} tracks
+ * @returns {{transceivers: {audio: RTCRtpTransceiver, video: RTCRtpTransceiver}, scaledDown: boolean}}
+ */
+export function addMediaTransceivers(pc, tracks) {
+  const transceivers = {};
+  let scaledDown = false;
+  for (const kind of ["audio", "video"]) {
+    const track = tracks[kind] ?? null;
+    const init = { direction: track ? "sendrecv" : "recvonly" };
+    const scale = startScale(track);
+    if (scale > 1) init.sendEncodings = [{ scaleResolutionDownBy: scale }];
+    if (kind === "video") scaledDown = scale > 1;
+    transceivers[kind] = pc.addTransceiver(track ?? kind, init);
+  }
+  return { transceivers, scaledDown };
+}
+
+/**
+ * The two negotiated data channels (section 2.4 of docs/protocol.md).
+ * @param {RTCPeerConnection} pc
+ * @returns {{chat: RTCDataChannel, file: RTCDataChannel}}
+ */
+export function openDataChannels(pc) {
+  const chat = pc.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
+  const file = pc.createDataChannel(FILE_CHANNEL.label, { negotiated: true, id: FILE_CHANNEL.id });
+  file.binaryType = "arraybuffer";
+  return { chat, file };
+}
+
+/**
  * Events: `state` {connectionState, iceConnectionState, signalingState}, `track` {track}, `channels`
  * {chat, file} once the data channels exist, `negotiated` after each completed offer/answer, `error` {error}.
  */
@@ -57,8 +103,10 @@ export class Peer extends EventTarget {
    * @param {(data: object) => void} options.send sends one payload to this peer through signaling
    * @param {() => number} options.maxPayloadBytes the largest payload signaling accepts now (`maxSignalBytes`)
    * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} options.tracks what we send now
+   * @param {import("./prepared.js").PreparedOffer|null} [options.prepared] a connection whose offer was made in the
+   *   lobby, for the newcomer's first peer: it is sent at once (its candidates inside), nothing is made again
    */
-  constructor({ selfId, peerId, name, iceServers, initiator, send, maxPayloadBytes, tracks }) {
+  constructor({ selfId, peerId, name, iceServers, initiator, send, maxPayloadBytes, tracks, prepared = null }) {
     super();
     this.peerId = peerId;
     this.name = name;
@@ -85,11 +133,9 @@ export class Peer extends EventTarget {
     this.setupStartedAt = performance.now();
     this.connectedAt = null;
 
-    const configuration = { iceServers, bundlePolicy: "max-bundle" };
-    const prewarmed = certificates();
-    if (prewarmed) configuration.certificates = prewarmed;
-    const pc = (this.pc = new RTCPeerConnection(configuration));
-    pc.addEventListener("icecandidate", ({ candidate }) => this.batcher.add(candidate));
+    const pc = (this.pc = prepared ? prepared.pc : new RTCPeerConnection(connectionConfiguration(iceServers)));
+    // A prepared connection hands its later candidates over itself (#sendPrepared).
+    if (!prepared) pc.addEventListener("icecandidate", ({ candidate }) => this.batcher.add(candidate));
     pc.addEventListener("negotiationneeded", () => this.#offer());
     pc.addEventListener("track", ({ track }) => {
       if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
@@ -99,7 +145,8 @@ export class Peer extends EventTarget {
     pc.addEventListener("iceconnectionstatechange", () => this.#emitState());
     pc.addEventListener("signalingstatechange", () => this.#emitState());
 
-    if (initiator) this.#start();
+    if (prepared) this.#sendPrepared(prepared);
+    else if (initiator) this.#start();
     else this.timers.fallback = setTimeout(() => this.#start(), FIRST_OFFER_FALLBACK_MS);
   }
 
@@ -147,17 +194,31 @@ export class Peer extends EventTarget {
     if (this.started || this.closed) return;
     this.started = true;
     clearTimeout(this.timers.fallback);
-    for (const kind of ["audio", "video"]) {
-      const track = this.tracks[kind];
-      const init = { direction: track ? "sendrecv" : "recvonly" };
-      const scale = startScale(track);
-      if (scale > 1) init.sendEncodings = [{ scaleResolutionDownBy: scale }];
-      if (kind === "video") this.scaledDown = scale > 1;
-      this.transceivers[kind] = this.pc.addTransceiver(track ?? kind, init);
-    }
+    const { transceivers, scaledDown } = addMediaTransceivers(this.pc, this.tracks);
+    this.transceivers = transceivers;
+    this.scaledDown = scaledDown;
     this.#openChannels();
     // Offer now rather than in a later task when `negotiationneeded` fires: the event then finds the offer made.
     this.#offer();
+  }
+
+  /** The newcomer's first connection, made in the lobby: its offer goes now, with every candidate gathered so far. */
+  async #sendPrepared(prepared) {
+    this.started = true;
+    this.makingOffer = true; // until the prepared offer has gone: a `negotiationneeded` meanwhile waits for it
+    this.transceivers = { ...prepared.transceivers };
+    this.scaledDown = prepared.scaledDown;
+    this.channels = prepared.channels;
+    try {
+      const { description, complete } = await prepared.handOver((candidate) => this.batcher.add(candidate));
+      // Complete: the description holds every candidate there will be, so it says so (one message for everything).
+      this.#send(complete ? { description, candidates: [], end: true } : { description });
+      this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);
+    } catch (error) {
+      this.#emit("error", { error });
+    } finally {
+      this.makingOffer = false;
+    }
   }
 
   /** After the first remote offer: adopt the offer's transceivers as ours and attach our tracks to them. */
@@ -238,10 +299,7 @@ export class Peer extends EventTarget {
   }
 
   #openChannels() {
-    const chat = this.pc.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
-    const file = this.pc.createDataChannel(FILE_CHANNEL.label, { negotiated: true, id: FILE_CHANNEL.id });
-    file.binaryType = "arraybuffer";
-    this.channels = { chat, file };
+    this.channels = openDataChannels(this.pc);
     this.#emit("channels", this.channels);
   }
 

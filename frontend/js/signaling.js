@@ -40,6 +40,57 @@ export function gatewayError(message) {
 let warm = null;
 /** When each preconnected socket was opened: API Gateway's 2-hour limit counts from then, not from the join. */
 const openedAt = new WeakMap();
+/** The answer to `ice` on each preconnected socket: the ICE servers, or null if the server gave none. */
+const lobbyIce = new WeakMap();
+
+/**
+ * Asks the server for the ICE servers on a socket that has not joined (`ice`, docs/protocol.md), as soon as it is
+ * open: with them the lobby prepares the first connection and its offer (prepared.js) before anyone clicks.
+ * @param {WebSocket} ws
+ */
+function askIce(ws) {
+  const answer = new Promise((resolve) => {
+    const done = (servers) => {
+      ws.removeEventListener("message", onMessage);
+      ws.removeEventListener("close", onClose);
+      resolve(servers);
+    };
+    const onMessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message?.type === "ice-servers" && Array.isArray(message.iceServers)) done(message.iceServers);
+      else if (message?.type === "error" && message.action === "ice") done(null);
+    };
+    const onClose = () => done(null);
+    const ask = () => {
+      try {
+        ws.send(JSON.stringify({ action: "ice" }));
+      } catch {
+        done(null);
+      }
+    };
+    ws.addEventListener("message", onMessage);
+    ws.addEventListener("close", onClose);
+    if (ws.readyState === WebSocket.OPEN) ask();
+    else ws.addEventListener("open", ask, { once: true });
+  });
+  lobbyIce.set(ws, answer);
+}
+
+/**
+ * Asks `ice` on the preconnected socket (once per socket; when config.json has no ICE servers, that is, when the
+ * deployment hands out TURN credentials): the servers, or null if there is no such socket or the server gave none.
+ * @returns {Promise<RTCIceServer[]|null>}
+ */
+export function preconnectedIceServers() {
+  if (!warm) return Promise.resolve(null);
+  if (!lobbyIce.has(warm)) askIce(warm);
+  return lobbyIce.get(warm);
+}
 
 /**
  * Opens the signaling socket now, before anyone joins, so that a later SignalingClient.start() for the same URL
@@ -57,6 +108,24 @@ export function preconnect(wsUrl) {
   }
   warm = ws;
   openedAt.set(ws, performance.now());
+  ws.addEventListener("close", () => {
+    if (warm === ws) warm = null;
+  });
+}
+
+/**
+ * Takes a socket opened before this module ran (early.js) as if preconnect() had opened it at `openedAtMs`
+ * (performance.now() then). A later preconnect() for its URL then does nothing.
+ * @param {WebSocket} ws
+ * @param {number} openedAtMs
+ */
+export function adoptPreconnected(ws, openedAtMs) {
+  if (warm || ws.readyState > WebSocket.OPEN) {
+    if (warm !== ws) ws.close(1000, "not used");
+    return;
+  }
+  warm = ws;
+  openedAt.set(ws, openedAtMs);
   ws.addEventListener("close", () => {
     if (warm === ws) warm = null;
   });
@@ -276,6 +345,7 @@ export class SignalingClient extends EventTarget {
   }
 
   #handleError(message) {
+    if (message.action === "ice") return; // the lobby's question on the preconnected socket, answered after the join
     const onJoin = message.action === "join" || (this.state !== "joined" && message.action === undefined);
     if (onJoin && message.code === "already-joined" && this.joinsSent > 1) {
       return; // a join we retried after a gateway error had got through after all: its `joined` is ours

@@ -40,6 +40,17 @@ MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest per-message delay (DelaySeconds), so the longest grace period a deployment can choose."""
 
 
+def page_config(ws_url: str, ice_servers: Iterable[dict[str, Any]], *, turn: bool) -> dict[str, Any]:
+    """What /config.json beside the page holds (the CDK stack writes it, the local stack serves it): where the
+    signaling socket is, and the ICE servers when they are the same for everyone. With TURN they are not (each
+    client gets its own time-limited credentials), so they are left out and the page asks `ice` on its socket; either
+    way it has them before the click, to prepare its first offer in the lobby (frontend/js/prepared.js)."""
+    config: dict[str, Any] = {"wsUrl": ws_url}
+    if not turn:
+        config["iceServers"] = [dict(server) for server in ice_servers]
+    return config
+
+
 TABLE_CALLS: dict[str, tuple[str, ...]] = {
     "GetItem": ("dynamodb:GetItem",),
     "BatchGetItem": ("dynamodb:BatchGetItem",),
@@ -183,6 +194,15 @@ ROUTES: tuple[Route, ...] = (
         management_calls=frozenset({"PostToConnection"}),
         enqueues_grace=True,
         bulkhead=Bulkhead("stage", 0.08),
+    ),
+    # The ICE servers before joining (the lobby prepares its first connection with them): no table, no post, the
+    # TURN secret when TURN is configured.
+    Route(
+        "ice",
+        "signaling.handlers.ice",
+        reads_turn_secret=True,
+        route_response=True,
+        bulkhead=Bulkhead("stage", 0.01),
     ),
     Route("ping", None, route_response=True, mock_response=PING_RESPONSE),
 )
@@ -366,5 +386,5 @@ def reserved_concurrency(
 
 
 RESERVED_CONCURRENCY = reserved_concurrency()
-"""The deployed default (stage throttle 600/s): $connect 20, $default 12, join 120, signal 48, leave 96, the grace
-consumer 10; 306 of the account's 1,000, leaving 694 unreserved, $disconnect's among them."""
+"""The deployed default (stage throttle 600/s): $connect 20, $default 12, join 120, signal 48, leave 96, ice 12, the
+grace consumer 10; 318 of the account's 1,000, leaving 682 unreserved, $disconnect's among them."""

@@ -94,6 +94,19 @@ def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _guard(event, "leave", run, reply=False)
 
 
+@entrypoint
+def ice(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def run(conn: str) -> dict[str, Any]:
+        from signaling.ice import lobby_message
+
+        payload = wire.decode_event(event)  # strictly parsed like every frame; `ice` has no fields of its own
+        if payload.get("action") != "ice":
+            raise BadRequest("'action' must be \"ice\" on this route.")
+        return _reply(lobby_message(wiring.ice_servers(f"conn-{conn}")))
+
+    return _guard(event, "ice", run, reply=True)
+
+
 def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, Any]], *, reply: bool) -> dict[str, Any]:
     """Turn any failure into an error message for the caller: the route response on two-way routes, a post on
     the others. Unexpected failures are logged with their stack and reported as `internal`, without details."""

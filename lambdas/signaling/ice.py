@@ -1,11 +1,37 @@
-"""ICE servers for `joined`, with TURN REST API credentials (coturn `use-auth-secret`) when a secret is set."""
+"""ICE servers for `joined` and `ice-servers`, with TURN REST API credentials (coturn `use-auth-secret`) when a
+secret is set. Standard library only: the `ice` route's function loads nothing else."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signaling.settings import Settings
+
+
+def configured_ice_servers(
+    settings: Settings, *, user: str, now: float, turn_secret: Callable[[], str | None]
+) -> list[dict[str, Any]]:
+    """The deployment's ICE servers, with TURN credentials naming `user` (a peerId, or a socket before it joins)
+    when TURN is configured; `turn_secret` is only called then."""
+    return ice_servers(
+        settings.ice_servers,
+        peer_id=user,
+        now=now,
+        turn_urls=settings.turn_urls,
+        turn_secret=turn_secret() if settings.turn_urls else None,
+        ttl_seconds=settings.turn_ttl_seconds,
+    )
+
+
+def lobby_message(servers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reply to `ice`: a socket that has not joined asks while its user is still in the lobby, so that the
+    first connection and its offer are ready before `join` is sent."""
+    return {"type": "ice-servers", "iceServers": servers}
 
 
 def ice_servers(

@@ -33,7 +33,7 @@ from signaling.errors import (
     Unavailable,
     UnknownPeer,
 )
-from signaling.ice import ice_servers
+from signaling.ice import configured_ice_servers
 from signaling.models import Join, Signal, dumps, left, peer_joined, peer_left, undelivered
 from signaling.observability import logger
 from signaling.sender import Sender
@@ -228,14 +228,7 @@ class Signaling:
             "resumed": resumed,
             "seq": room.seq,
             "peers": [{"peerId": m.peer_id, "name": m.name} for m in others],
-            "iceServers": ice_servers(
-                settings.ice_servers,
-                peer_id=peer_id,
-                now=self._clock(),
-                turn_urls=settings.turn_urls,
-                turn_secret=self._turn_secret() if settings.turn_urls else None,
-                ttl_seconds=settings.turn_ttl_seconds,
-            ),
+            "iceServers": self._ice_servers(peer_id),
             "limits": {
                 "maxSignalBytes": settings.max_signal_bytes,
                 "maxCapacity": settings.max_capacity,
@@ -243,6 +236,9 @@ class Signaling:
                 "maxFrameBytes": MAX_FRAME_BYTES,
             },
         }
+
+    def _ice_servers(self, peer_id: str) -> list[dict[str, Any]]:
+        return configured_ice_servers(self._settings, user=peer_id, now=self._clock(), turn_secret=self._turn_secret)
 
     def _reap(self, room: Room) -> bool:
         """Free the seats of sockets that are gone; True if any was freed."""

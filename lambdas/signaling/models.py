@@ -11,7 +11,7 @@ from signaling.errors import BadRequest
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-ACTIONS = ("join", "signal", "leave", "ping")
+ACTIONS = ("join", "signal", "leave", "ice", "ping")
 MAX_NAME_LENGTH = 64
 
 

@@ -96,6 +96,13 @@ def _turn_secret() -> str | None:
     return secret["SecretString"]
 
 
+def ice_servers(user: str) -> list[dict[str, Any]]:
+    """The ICE servers (signaling.ice) with TURN credentials naming `user`."""
+    from signaling.ice import configured_ice_servers
+
+    return configured_ice_servers(settings(), user=user, now=time.time(), turn_secret=_turn_secret)
+
+
 def management_endpoint(request_context: dict[str, Any]) -> str:
     configured = settings().management_endpoint
     if configured:

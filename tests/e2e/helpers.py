@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocket, expect
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import NewPage
@@ -143,3 +144,21 @@ def two_person_call(new_page: NewPage, timeout_ms: int = TIMEOUT_MS) -> tuple[Pa
     remote_videos_playing(grace, 1, timeout_ms)
     check_accessibility(grace, "in-call")
     return ada, grace
+
+
+# The lobby has prepared its first offer (frontend/js/prepared.js) and gathered all its candidates.
+PREPARED_COMPLETE = "() => { const p = window.parley?.prepared(); return p && p.iceGatheringState === 'complete'; }"
+
+
+class SentFrames:
+    """Every frame the page sends on its signaling sockets, parsed, read off the wire by Playwright."""
+
+    def __init__(self, page: Page) -> None:
+        self.sent: list[dict[str, Any]] = []
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: self.sent.append(json.loads(payload)))
+
+    def signals(self) -> list[dict[str, Any]]:
+        return [frame for frame in self.sent if frame.get("action") == "signal"]

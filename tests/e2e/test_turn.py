@@ -15,7 +15,9 @@ from devstack.server import LocalStack
 from tests.conftest import StartLocalStack
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
+    PREPARED_COMPLETE,
     TIMEOUT_MS,
+    SentFrames,
     create_room,
     join_room,
     open_chat,
@@ -111,3 +113,25 @@ def test_a_relay_only_call_goes_through_coturn(
 
     # And coturn accepted every credential it was shown (the refusal line test_turn_refused.py looks for is absent)
     assert REFUSED not in coturn.log_text()[log_before:]
+
+
+def test_with_turn_the_lobby_asks_ice_and_prepares_its_offer_through_the_relay(new_page: NewPage) -> None:
+    # Given a deployment with TURN: config.json names no ICE servers (each client gets its own credentials)
+    ada = new_page("/?ice=relay", name="Ada")
+    room = create_room(ada, capacity=2)
+    assert "iceServers" not in ada.evaluate("() => fetch('config.json').then(r => r.json())")
+
+    # When Grace opens the link, her lobby asks `ice` on its socket and prepares the offer with what it got
+    frames: list[SentFrames] = []
+    grace = new_page(f"/?room={room}&ice=relay", name="Grace", watch=lambda p: frames.append(SentFrames(p)))
+    grace.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
+    assert [frame for frame in frames[0].sent if frame.get("action") == "ice"] == [{"action": "ice"}]
+
+    # Then her first signal is that offer, whose candidates are the relay's, and the call connects through coturn
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+    remote_videos_playing(grace, 1)
+    first = frames[0].signals()[0]["data"]
+    assert first["description"]["type"] == "offer"
+    assert "typ relay" in first["description"]["sdp"]
+    assert selected_pair(grace)["local"]["type"] == "relay"

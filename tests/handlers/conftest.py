@@ -19,7 +19,7 @@ from moto.sqs.models import sqs_backends
 from devstack.queues import EventSourceMapping, LocalQueue, create_queue
 from devstack.runtime import LambdaContext
 from signaling import consumers, handlers, wiring
-from signaling.definition import GRACE_QUEUE, ROUTES_BY_KEY, TABLE
+from signaling.definition import GRACE_QUEUE, ROUTES, ROUTES_BY_KEY, TABLE
 from tests import events
 
 from .faults import faults  # noqa: F401 - the fault switch fixture, for every handler test
@@ -38,6 +38,12 @@ class InvocationContext(LambdaContext):
 
 
 CONTEXT = InvocationContext(function_name="parley-test")
+ACTION_ROUTES: dict[str, Any] = {
+    route.key: getattr(handlers, route.handler.rsplit(".", 1)[1])
+    for route in ROUTES
+    if route.handler and not route.key.startswith("$")
+}
+"""The handler of every route an `action` selects (the others go to $default), as API Gateway routes them."""
 API = {key: events.load("message.json")["requestContext"][key] for key in ("domainName", "stage")}
 """Where the events say the API is: the handlers derive the Management API endpoint from it."""
 MANAGEMENT_ENDPOINT = f"https://{API['domainName']}/{API['stage']}"
@@ -75,7 +81,7 @@ class Harness:
             action = json.loads(text).get("action")
         except (ValueError, AttributeError):
             action = None
-        routes = {"join": handlers.join, "signal": handlers.signal, "leave": handlers.leave}
+        routes = ACTION_ROUTES
         route = action if action in routes else "$default"
         event = self._context(copy.deepcopy(self._message), conn, route)
         event["body"] = text

@@ -80,6 +80,8 @@ class Routes:
 
 def _scenarios(aws: Harness, recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Routes(aws, recorder)
+    # ice: before joining, and after.
+    run.ice("lobby=")
     # join: fresh, announced, resumed (closes the old socket), and a full room whose members are all dead (reaped,
     # the room record deleted).
     a = run.join("a=")

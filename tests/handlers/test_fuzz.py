@@ -19,14 +19,14 @@ from signaling import handlers, wiring
 from signaling.sender import Sender
 from tests.fuzzing import KINDS_ALLOWED_SILENT, Frame, Generator, State, route_of, strict_json, table_problems
 
-from .conftest import CONTEXT, Harness
+from .conftest import ACTION_ROUTES, CONTEXT, Harness
 
 FRAMES = int(os.environ.get("PARLEY_FUZZ_FRAMES", "10000"))
 SEED = int(os.environ.get("PARLEY_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
 BUDGET_SECONDS = 120.0
 """The run stops here even if frames are left (a slow machine); it then fails, saying how far it got."""
 CONNECTIONS = [f"fuzz{i}=" for i in range(8)]
-ROUTES = {"join": handlers.join, "signal": handlers.signal, "leave": handlers.leave, "$default": handlers.default}
+ROUTES = {**ACTION_ROUTES, "$default": handlers.default}
 
 
 class Posts:
@@ -100,7 +100,7 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
         if rng.random() < 0.05:
             route = rng.choice(list(ROUTES))  # API Gateway's parser and ours may disagree: any handler, any frame
         kind = frame.kind
-        if kind in ("join", "signal", "ghost", "leave") and route != frame.action:
+        if kind in ("join", "signal", "ghost", "leave", "ice") and route != frame.action:
             kind = "bad"  # a valid message on another route is still answered, with bad-request
         where = f"PARLEY_FUZZ_SEED={seed}, frame {number} ({kind} on {route}): {frame.payload[:300]!r}"
         start = len(posts.sent)
@@ -123,7 +123,7 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
                 effects.append((target, message))
         for reply in replies:
             state.learn(reply)
-            assert reply.get("type") in ("joined", "error"), where
+            assert reply.get("type") in ("joined", "ice-servers", "error"), where
             if reply["type"] == "error":
                 codes[reply["code"]] += 1
                 assert reply["code"] != "internal", where
@@ -144,6 +144,9 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
             ), f"{where}: {reply}"
         elif kind == "ghost":
             assert code in ("unknown-peer", "not-joined"), f"{where}: {reply}"
+        elif kind == "ice":
+            assert reply is not None, where
+            assert reply["type"] == "ice-servers", f"{where}: {reply}"
         elif kind == "signal":
             if reply is None:
                 relayed = [m for _, m in effects if m.get("type") == "signal"]
@@ -166,7 +169,7 @@ def test_fuzzed_frames_get_a_reply_a_relay_or_nothing_never_internal(
     elapsed = time.monotonic() - started
     assert table_problems(aws.items()) == [], f"PARLEY_FUZZ_SEED={seed}"
     # The run covered what it is meant to: the generator is not stuck in one corner.
-    for kind in ("join", "signal", "ghost", "leave", "bad", "any"):
+    for kind in ("join", "signal", "ghost", "leave", "ice", "bad", "any"):
         assert kinds[kind] > FRAMES // 100, f"PARLEY_FUZZ_SEED={seed}: {kinds}"
     for code in ("bad-request", "unknown-peer", "not-joined"):
         assert codes[code] > 0, f"PARLEY_FUZZ_SEED={seed}: {codes}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,15 @@ class Synthesis:
     template: Template
     nag_error: str | None
     """None when cdk-nag passed; otherwise the error and every unacknowledged finding."""
+    outdir: Path
+    """The cloud assembly: the template and the staged assets."""
+
+    def site_config(self) -> dict[str, Any]:
+        """The /config.json the deployment writes, as staged (deploy-time values are markers)."""
+        (path,) = list(self.outdir.glob("asset.*/config.json"))
+        text = re.sub(r"<<marker:[^>]*>>", '"(deploy-time value)"', path.read_text())
+        config: dict[str, Any] = json.loads(text)
+        return config
 
 
 def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesis:
@@ -78,7 +88,7 @@ def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesis:
     except RuntimeError as exc:
         nag_error = f"{exc}\n" + "\n".join(_violations(outdir))
     template = Template.from_json(json.loads((outdir / f"{STACK_NAME}.template.json").read_text()))
-    return Synthesis(template, nag_error)
+    return Synthesis(template, nag_error, outdir)
 
 
 def _violations(outdir: Path) -> list[str]:

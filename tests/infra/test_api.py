@@ -17,10 +17,10 @@ from signaling.definition import (
     Route,
 )
 
-PROTOCOL_ROUTES = {"$connect", "$disconnect", "$default", "join", "signal", "leave", "ping"}
+PROTOCOL_ROUTES = {"$connect", "$disconnect", "$default", "join", "signal", "leave", "ice", "ping"}
 """The routes docs/protocol.md and the README name, written out here: the template is checked against the protocol,
 not only against the definition it was generated from."""
-TWO_WAY_ROUTES = {"join", "$default", "ping"}
+TWO_WAY_ROUTES = {"join", "$default", "ice", "ping"}
 """Routes whose reply is the route response (protocol.md: `joined`, the error for a malformed frame, `pong`)."""
 
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "signaling.handlers.join": 120,  # 600/s x 100 ms x 2
     "signaling.handlers.signal": 48,  # 600/s x 40 ms x 2
     "signaling.handlers.leave": 96,  # 600/s x 80 ms x 2
+    "signaling.handlers.ice": 12,  # 600/s x 10 ms x 2
     "signaling.consumers.grace_expired": 10,  # the event source mapping's maximum concurrency
 }
 
@@ -67,7 +68,7 @@ def test_bulkheads_follow_the_configured_stage_throttle(tmp_path_factory: pytest
     assert reserved["signaling.handlers.join"] == 300  # 1,500/s x 100 ms x 2
     assert reserved["signaling.handlers.connect"] == 20  # still new connections' 500/s x 20 ms x 2
     assert reserved["signaling.handlers.disconnect"] is None
-    assert sum(r for r in reserved.values() if r) == 720  # 280 of 1,000 left unreserved
+    assert sum(r for r in reserved.values() if r) == 750  # 250 of 1,000 left unreserved
 
 
 def test_a_small_stage_throttle_still_gets_bulkheads_of_ten(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -97,7 +98,7 @@ def test_without_the_accounts_concurrency_nothing_is_reserved_and_synthesis_says
 @pytest.mark.parametrize(
     "context",
     [
-        {"accountConcurrency": "405"},  # 306 reserved would leave 99
+        {"accountConcurrency": "417"},  # 318 reserved would leave 99
         {"throttleRate": "3000", "throttleBurst": "6000", **ACCOUNT},  # 1,410 reserved: more than 1,000 allows
     ],
 )
@@ -111,16 +112,16 @@ def test_auto_reserves_nothing_where_the_reservations_do_not_fit(context: dict[s
 
 def test_reservations_forced_on_that_would_leave_less_than_100_unreserved_stop_the_synth() -> None:
     with pytest.raises(ConfigError, match="unreserved"):
-        Config.from_context(App(context={"accountConcurrency": "405", "reservedConcurrency": "true"}).node)
+        Config.from_context(App(context={"accountConcurrency": "417", "reservedConcurrency": "true"}).node)
     forced = Config.from_context(App(context={"reservedConcurrency": "true"}).node)  # account unknown: as told
-    assert forced.reserved_total == 306
+    assert forced.reserved_total == 318
     assert forced.reserved["join"] == 120
     assert forced.reservation_warning is None
 
 
 def test_a_larger_account_or_no_reservations_lifts_the_check() -> None:
-    assert Config.from_context(App(context={"accountConcurrency": "406"}).node).reserved_total == 306
-    raised = {"throttleRate": "3000", "throttleBurst": "6000", "accountConcurrency": "1510"}
+    assert Config.from_context(App(context={"accountConcurrency": "418"}).node).reserved_total == 318
+    raised = {"throttleRate": "3000", "throttleBurst": "6000", "accountConcurrency": "1570"}
     assert Config.from_context(App(context=raised).node).reserved["join"] == 600
     unreserved = {"throttleRate": "3000", "throttleBurst": "6000", "reservedConcurrency": "false"}
     assert Config.from_context(App(context=unreserved).node).reserved == {}

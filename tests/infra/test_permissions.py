@@ -106,12 +106,12 @@ def test_functions_write_only_to_their_own_log_group(template: Template, route: 
 
 
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
-def test_only_the_function_that_hands_out_turn_credentials_may_read_the_secret(
+def test_only_the_functions_that_hand_out_turn_credentials_may_read_the_secret(
     configured: Template, route: Route
 ) -> None:
     readers = [s for s in _statements(configured, route) if "secretsmanager:GetSecretValue" in actions(s)]
 
-    assert [r.key for r in ROUTES if r.reads_turn_secret] == ["join"]
+    assert [r.key for r in ROUTES if r.reads_turn_secret] == ["join", "ice"]
     if isinstance(route, Route) and route.reads_turn_secret:
         (statement,) = readers
         assert text(statement["Resource"]).endswith(":secret:parley/turn-??????")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
-from cdk_template import properties, resources, text
+from cdk_template import Synthesis, properties, resources, text
 
 
 def _csp(template: Template) -> dict[str, list[str]]:
@@ -112,14 +112,33 @@ def test_site_sends_hsts_nosniff_no_referrer_and_a_permissions_policy(template: 
     )
 
 
+def _deployments(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The site's deployment and config.json's, told apart by config.json's marker."""
+    deployments = properties(template, "Custom::CDKBucketDeployment")
+    (config,) = [d for d in deployments if d.get("SourceMarkers") and any(d["SourceMarkers"])]
+    (site,) = [d for d in deployments if d is not config]
+    return site, config
+
+
 def test_deployment_writes_config_json_with_the_websocket_url_and_invalidates(template: Template) -> None:
-    (deployment,) = properties(template, "Custom::CDKBucketDeployment")
+    site, config = _deployments(template)
     websocket_url = text(template.find_outputs("WebSocketUrl")["WebSocketUrl"]["Value"])
     # Source.json_data leaves a marker in config.json that the deployment replaces with the deploy-time value.
-    marker_values = [text(value) for markers in deployment["SourceMarkers"] for value in markers.values()]
+    marker_values = [text(value) for markers in config["SourceMarkers"] for value in markers.values()]
 
     assert marker_values == [json.dumps(websocket_url)]
-    assert deployment["DistributionPaths"] == ["/*"]
+    assert site["DistributionPaths"] == ["/*"]
+    assert config["DistributionPaths"] == ["/config.json"]
+
+
+def test_config_json_is_revalidated_and_the_site_sync_leaves_it_alone(template: Template) -> None:
+    """The page preloads config.json with the browser's default cache mode, so the object must say no-cache; and
+    the site's `s3 sync --delete` must neither delete it nor be pruned by it."""
+    site, config = _deployments(template)
+    assert config["SystemMetadata"]["cache-control"] == "no-cache"
+    assert config["Prune"] is False
+    assert site["Exclude"] == ["config.json"]
+    assert "cache-control" not in site.get("SystemMetadata", {})
 
 
 def test_custom_domain_gets_its_certificate_and_modern_tls(configured: Template) -> None:
@@ -128,3 +147,15 @@ def test_custom_domain_gets_its_certificate_and_modern_tls(configured: Template)
     assert config["Aliases"] == ["call.example.com"]
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     assert config["ViewerCertificate"]["AcmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+
+
+def test_config_json_names_the_ice_servers_unless_turn_hands_out_credentials(
+    default_synthesis: Synthesis, turn_synthesis: Synthesis
+) -> None:
+    """Without TURN the ICE servers are the same for everyone, so the page gets them with the socket's address and
+    prepares its first offer without asking; with TURN each client asks `ice` for its own credentials."""
+    assert default_synthesis.site_config() == {
+        "wsUrl": "(deploy-time value)",
+        "iceServers": [{"urls": ["stun:stun.l.google.com:19302"]}],
+    }
+    assert turn_synthesis.site_config() == {"wsUrl": "(deploy-time value)"}

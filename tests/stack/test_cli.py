@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 
 from devstack.__main__ import _arguments as arguments
 from signaling.definition import LAMBDA_CONCURRENCY, STAGE_THROTTLE
+from signaling.settings import DEFAULT_ICE_SERVERS
 
 READY = re.compile(r"open (http://127\.0\.0\.1:(\d+)/) - WebSocket (ws://127\.0\.0\.1:\d+/local)$")
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,8 @@ def test_it_prints_the_url_serves_and_exits_0_on_a_signal(
         connection.request("GET", "/config.json")
         response = connection.getresponse()
         assert response.status == 200
-        assert json.loads(response.read()) == {"wsUrl": ws_url}
+        # The deployed default ICE servers, as `make dev` runs the handlers with them
+        assert json.loads(response.read()) == {"wsUrl": ws_url, "iceServers": [dict(s) for s in DEFAULT_ICE_SERVERS]}
 
         with connect(ws_url, proxy=None, open_timeout=5) as ws:
             ws.send('{"action": "ping"}')
@@ -129,7 +131,7 @@ def test_throttling_and_concurrency_default_to_the_deployed_values_and_can_be_ch
         (["--throttle-rate", "0"], "invalid positive integer value: '0'"),
         (["--lambda-concurrency", "many"], "invalid positive integer value: 'many'"),
         (["--throttle-rate", "10", "--throttle-burst", "5"], "--throttle-burst must be at least --throttle-rate"),
-        (["--lambda-concurrency", "405"], "reserved concurrency (306) would leave less than 100"),
+        (["--lambda-concurrency", "417"], "reserved concurrency (318) would leave less than 100"),
     ],
 )
 def test_unusable_limits_are_refused_with_a_clear_message(

@@ -43,7 +43,8 @@ def test_config_points_the_page_at_the_socket_on_the_host_it_used(site: LocalSta
     status, headers, body = fetch(site, "/config.json", host=host)
 
     assert status == 200
-    assert json.loads(body) == {"wsUrl": f"ws://{host}/local"}
+    # tests/conftest.py sets ICE_SERVERS to []: the handlers' ICE servers, the same for everyone without TURN
+    assert json.loads(body) == {"wsUrl": f"ws://{host}/local", "iceServers": []}
     assert headers["Cache-Control"] == "no-store"
 
 
@@ -71,6 +72,21 @@ def test_a_missing_frontend_folder_is_a_404_not_a_crash(
 
     assert fetch(stack, "/")[0] == 404
     assert fetch(stack, "/config.json")[0] == 200
+
+
+# After the module's `site` tests: a stack started here stops the one before (one runs at a time).
+def test_config_names_the_configured_ice_servers_but_none_with_turn(
+    start_local_stack: Callable[..., LocalStack],
+) -> None:
+    stun = [{"urls": ["stun:stun.example.org:3478"]}]
+    plain = start_local_stack(routes=echo_handlers.routes(), env={"ICE_SERVERS": json.dumps(stun)})
+    assert json.loads(fetch(plain, "/config.json")[2])["iceServers"] == stun
+
+    turn = start_local_stack(
+        routes=echo_handlers.routes(),
+        env={"ICE_SERVERS": json.dumps(stun), "TURN_URLS": "turn:127.0.0.1:3478", "TURN_SECRET": "s"},
+    )
+    assert "iceServers" not in json.loads(fetch(turn, "/config.json")[2])  # per-client credentials: ask `ice`
 
 
 def test_the_gateway_counts_messages_by_direction_and_kind(start_local_stack: Callable[..., LocalStack]) -> None:
