@@ -96,13 +96,17 @@ async function main() {
   });
   $("error-close").addEventListener("click", () => ui.hideBanner());
 
-  // The first offer is made in the lobby (prepared.js) once the camera and microphone are open and the ICE servers
-  // are known (from config.json, or asked on the socket); again whenever the lobby's tracks change, and after a
-  // call, for the next one.
+  // The first offer is made in the lobby (prepared.js) as soon as the ICE servers are known (from config.json, or
+  // asked on the socket), sending the kinds the lobby will open (both, or audio alone with the camera switched off);
+  // the tracks are attached once open. Again whenever the lobby's tracks change, and after a call, for the next one.
   let lobbyIce = null;
   let lobbyTracks = null;
   const prepare = () => {
-    if (call === null && lobbyIce && lobbyTracks) prepareFirstOffer({ iceServers: lobbyIce, tracks: lobbyTracks });
+    if (call !== null || !lobbyIce) return;
+    const kinds = lobbyTracks
+      ? { audio: Boolean(lobbyTracks.audio), video: Boolean(lobbyTracks.video) }
+      : { audio: true, video: lobby.switches.camOn };
+    prepareFirstOffer({ iceServers: lobbyIce, kinds, tracks: lobbyTracks });
   };
   lobby.onTracks = (tracks) => {
     lobbyTracks = tracks;

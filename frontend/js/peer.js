@@ -57,17 +57,19 @@ export function connectionConfiguration(iceServers) {
 
 /**
  * The offerer's media: one audio and one video transceiver, sending `tracks` (receive-only for a missing one), the
- * video scaled down for the start when it is larger than the start estimate carries (startScale).
+ * video scaled down for the start when it is larger than the start estimate carries (startScale). With `sends`, a
+ * kind can be sendrecv before its track exists (prepared.js attaches it later).
  * @param {RTCPeerConnection} pc
  * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} tracks
+ * @param {{audio: boolean, video: boolean}} [sends] which kinds are sent (default: those with a track)
  * @returns {{transceivers: {audio: RTCRtpTransceiver, video: RTCRtpTransceiver}, scaledDown: boolean}}
  */
-export function addMediaTransceivers(pc, tracks) {
+export function addMediaTransceivers(pc, tracks, sends = { audio: Boolean(tracks.audio), video: Boolean(tracks.video) }) {
   const transceivers = {};
   let scaledDown = false;
   for (const kind of ["audio", "video"]) {
     const track = tracks[kind] ?? null;
-    const init = { direction: track ? "sendrecv" : "recvonly" };
+    const init = { direction: sends[kind] ? "sendrecv" : "recvonly" };
     const scale = startScale(track);
     if (scale > 1) init.sendEncodings = [{ scaleResolutionDownBy: scale }];
     if (kind === "video") scaledDown = scale > 1;
@@ -207,10 +209,10 @@ export class Peer extends EventTarget {
     this.started = true;
     this.makingOffer = true; // until the prepared offer has gone: a `negotiationneeded` meanwhile waits for it
     this.transceivers = { ...prepared.transceivers };
-    this.scaledDown = prepared.scaledDown;
     this.channels = prepared.channels;
     try {
       const { description, complete } = await prepared.handOver((candidate) => this.batcher.add(candidate));
+      this.scaledDown = prepared.scaledDown; // known once the tracks are attached
       // Complete: the description holds every candidate there will be, so it says so (one message for everything).
       this.#send(complete ? { description, candidates: [], end: true } : { description });
       this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);

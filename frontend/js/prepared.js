@@ -1,62 +1,94 @@
 // The newcomer's first connection, made while the person is still in the lobby. Whoever joins a room offers to
-// everyone already there (protocol rule 4), so the first offer can exist before anyone clicks: with the camera and
-// microphone open and the ICE servers known (the server answers `ice` on the preconnected socket), the connection,
-// its transceivers and data channels, its offer and its ICE candidates are all made in the lobby. On `joined`, the
+// everyone already there (protocol rule 4), so the first offer can exist before anyone clicks: once the ICE servers
+// are known (config.json, or `ice` on the preconnected socket), the connection, its transceivers and data channels,
+// its offer and its ICE candidates are made in the lobby, while the camera is still opening; the tracks are attached
+// when they arrive (replaceTrack: the offer does not depend on them, only on which kinds are sent). On `joined`, the
 // first peer's connection takes it over (Peer, `prepared`) and its offer leaves at once, every candidate inside:
 // creating the offer, setting it and gathering leave the critical path of joining (bench/userpath.py).
 //
 // One at a time, for the first peer only: an offer belongs to one connection, and a connection to one peer.
 
 import { holdTurnReports, releaseTurnReports } from "./icepolicy.js";
-import { addMediaTransceivers, connectionConfiguration, openDataChannels } from "./peer.js";
+import { addMediaTransceivers, connectionConfiguration, openDataChannels, startScale } from "./peer.js";
 
 /** After this long unused, a prepared offer is not taken (a fresh one is made): its network may have changed. */
 export const PREPARED_MAX_AGE_MS = 5 * 60 * 1000;
 
+/**
+ * @typedef {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} Tracks
+ * @typedef {{audio: boolean, video: boolean}} Kinds which kinds are sent
+ */
+
 export class PreparedOffer {
   /**
    * Makes the connection and starts its offer now.
-   * @param {{iceServers: RTCIceServer[], tracks: {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}}} options
+   * @param {{iceServers: RTCIceServer[], kinds: Kinds}} options
    */
-  constructor({ iceServers, tracks }) {
-    this.tracks = { audio: tracks.audio ?? null, video: tracks.video ?? null };
+  constructor({ iceServers, kinds }) {
+    this.kinds = { audio: Boolean(kinds.audio), video: Boolean(kinds.video) };
     this.iceServers = iceServers;
     this.madeAt = performance.now();
+    /** @type {Tracks} */ this.tracks = { audio: null, video: null };
+    this.attached = Promise.resolve();
     this.pc = new RTCPeerConnection(connectionConfiguration(iceServers));
     holdTurnReports(this.pc); // a relay's refusal is news for the call that uses this connection, not the lobby
     /** @type {((candidate: RTCIceCandidate|null) => void)|null} */ this.sink = null;
     // Until handOver(), candidates only accumulate in the local description, where the offer will carry them.
     this.pc.addEventListener("icecandidate", ({ candidate }) => this.sink?.(candidate));
-    const { transceivers, scaledDown } = addMediaTransceivers(this.pc, this.tracks);
-    this.transceivers = transceivers;
-    this.scaledDown = scaledDown;
+    // Sending, or not, each kind as `kinds` says; the tracks come with attach().
+    this.transceivers = addMediaTransceivers(this.pc, { audio: null, video: null }, this.kinds).transceivers;
+    this.scaledDown = false;
     this.channels = openDataChannels(this.pc);
     this.offer = this.pc.setLocalDescription();
     this.offer.catch(() => {}); // handOver() reports it
   }
 
   /**
-   * Whether this connection can be the first peer's now: it sends exactly `tracks`, its offer did not fail, and it
-   * is recent.
-   * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} tracks
+   * Whether this connection can be the first peer's now: it sends exactly the kinds of `tracks`, its offer did not
+   * fail, and it is recent.
+   * @param {Tracks} tracks
    */
   fits(tracks) {
     return (
       this.pc.signalingState !== "closed" &&
-      (tracks.audio ?? null) === this.tracks.audio &&
-      (tracks.video ?? null) === this.tracks.video &&
+      Boolean(tracks.audio) === this.kinds.audio &&
+      Boolean(tracks.video) === this.kinds.video &&
       performance.now() - this.madeAt < PREPARED_MAX_AGE_MS
     );
   }
 
   /**
-   * The offer to send, once set: with every candidate gathered so far in its SDP, and whether gathering is over
-   * (then nothing follows it). Candidates found later go to `sink` (null: end of candidates) from this moment on.
+   * Sends `tracks` (of the kinds this connection was made for), the video scaled down for the start as a fresh
+   * connection's would be (peer.js startScale).
+   * @param {Tracks} tracks
+   */
+  attach(tracks) {
+    const changed = ["audio", "video"].filter((kind) => (tracks[kind] ?? null) !== this.tracks[kind]);
+    if (changed.length === 0) return; // what the call takes over is usually what the lobby attached
+    for (const kind of changed) this.tracks[kind] = tracks[kind] ?? null;
+    this.attached = this.attached.then(async () => {
+      for (const kind of changed) await this.transceivers[kind].sender.replaceTrack(this.tracks[kind]);
+      if (!changed.includes("video")) return;
+      const sender = this.transceivers.video.sender;
+      const scale = startScale(this.tracks.video);
+      const parameters = sender.getParameters();
+      if (!parameters.encodings?.length) return;
+      parameters.encodings[0].scaleResolutionDownBy = scale;
+      await sender.setParameters(parameters);
+      this.scaledDown = scale > 1;
+    });
+    this.attached.catch(() => {}); // handOver() reports it
+  }
+
+  /**
+   * The offer to send, once set and the tracks attached: with every candidate gathered so far in its SDP, and whether
+   * gathering is over (then nothing follows it). Candidates found later go to `sink` (null: end of candidates) from
+   * this moment on.
    * @param {(candidate: RTCIceCandidate|null) => void} sink
    * @returns {Promise<{description: RTCSessionDescriptionInit, complete: boolean}>}
    */
   async handOver(sink) {
-    await this.offer;
+    await Promise.all([this.offer, this.attached]);
     // Read and switched over in one task: no candidate event can fall between the description and the sink.
     const description = this.pc.localDescription.toJSON();
     const complete = this.pc.iceGatheringState === "complete";
@@ -73,24 +105,28 @@ export class PreparedOffer {
 /** @type {PreparedOffer|null} */ let prepared = null;
 
 /**
- * Prepares the first offer for these tracks and ICE servers, replacing an earlier one (closed) unless that one was
- * made with the same servers and still fits the tracks.
- * @param {{iceServers: RTCIceServer[], tracks: {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}}} options
+ * Prepares the first offer for these ICE servers and kinds, replacing an earlier one (closed) unless that one was
+ * made with the same servers and kinds; then attaches `tracks`, if given (the lobby's, once the camera is open).
+ * @param {{iceServers: RTCIceServer[], kinds: Kinds, tracks?: Tracks|null}} options
  */
-export function prepareFirstOffer(options) {
-  if (prepared && prepared.iceServers === options.iceServers && prepared.fits(options.tracks)) return;
-  discardPreparedOffer();
-  try {
-    prepared = new PreparedOffer(options);
-  } catch {
-    prepared = null; // no head start; the first peer makes its own
+export function prepareFirstOffer({ iceServers, kinds, tracks = null }) {
+  const same = (p) => p.iceServers === iceServers && p.kinds.audio === kinds.audio && p.kinds.video === kinds.video;
+  if (!prepared || !same(prepared) || prepared.pc.signalingState === "closed") {
+    discardPreparedOffer();
+    try {
+      prepared = new PreparedOffer({ iceServers, kinds });
+    } catch {
+      prepared = null; // no head start; the first peer makes its own
+      return;
+    }
   }
+  if (tracks) prepared.attach(tracks);
 }
 
 /**
- * The prepared offer, if it fits `tracks` (PreparedOffer.fits); it is the caller's from now on. One that does not
- * fit is closed. Null when there is none.
- * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} tracks
+ * The prepared offer, if it fits `tracks` (PreparedOffer.fits), with them attached; it is the caller's from now on.
+ * One that does not fit is closed. Null when there is none.
+ * @param {Tracks} tracks
  * @returns {PreparedOffer|null}
  */
 export function takePreparedOffer(tracks) {
@@ -100,18 +136,19 @@ export function takePreparedOffer(tracks) {
     taken.close();
     return null;
   }
+  taken?.attach(tracks);
   return taken;
 }
 
 /**
  * What is prepared now, for the console and the tests (window.parley.prepared()): null, or the connection's
- * signaling and gathering states and what it sends.
+ * signaling and gathering states and which kinds it sends.
  * @returns {{signalingState: string, iceGatheringState: string, audio: boolean, video: boolean}|null}
  */
 export function preparedState() {
   if (!prepared) return null;
   const { signalingState, iceGatheringState } = prepared.pc;
-  return { signalingState, iceGatheringState, audio: Boolean(prepared.tracks.audio), video: Boolean(prepared.tracks.video) };
+  return { signalingState, iceGatheringState, ...prepared.kinds };
 }
 
 /** Closes the prepared offer, if any (the room turned out empty, or the lobby's tracks changed). */

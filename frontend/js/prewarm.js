@@ -1,7 +1,6 @@
 // Call-setup work that does not depend on the room, done while the person is still in the lobby: the DTLS
-// certificate every peer connection of the call will use (generating one is part of the first offer's cost
-// otherwise), and one throwaway connection that makes an offer and closes, so that the WebRTC stack and its codec
-// factories are loaded before the first real connection needs them.
+// certificate every peer connection of the call will use (generating one is part of an offer's cost otherwise). The
+// WebRTC stack and its codec factories are loaded by the first connection, which the lobby prepares (prepared.js).
 
 /** @type {RTCCertificate|null} */ let certificate = null;
 let started = false;
@@ -13,16 +12,6 @@ export function prewarm() {
   RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" })
     .then((generated) => (certificate = generated))
     .catch(() => {});
-  try {
-    const pc = new RTCPeerConnection();
-    pc.addTransceiver("audio", { direction: "recvonly" });
-    pc.addTransceiver("video", { direction: "recvonly" });
-    pc.createOffer()
-      .catch(() => {})
-      .finally(() => pc.close());
-  } catch {
-    /* no head start */
-  }
 }
 
 /**
