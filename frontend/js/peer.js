@@ -223,8 +223,12 @@ export class Peer extends EventTarget {
     }
   }
 
-  /** After the first remote offer: adopt the offer's transceivers as ours and attach our tracks to them. */
-  async #adoptRemoteTransceivers() {
+  /**
+   * After the first remote offer: adopt the offer's transceivers as ours and set their directions at once; the
+   * returned promise attaches our tracks to them.
+   * @returns {Promise<void>}
+   */
+  #adoptRemoteTransceivers() {
     this.started = true;
     clearTimeout(this.timers.fallback);
     for (const kind of ["audio", "video"]) {
@@ -233,8 +237,13 @@ export class Peer extends EventTarget {
         this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind) ?? null;
     }
     if (!this.channels) this.#openChannels();
-    await this.#applyTracks();
-    await this.#startScaledDown();
+    // The directions now (the answer says them); the tracks and the start scaling may follow it: the answer does
+    // not depend on them, and the other side's ICE checks should not wait for them.
+    this.#applyDirections();
+    return (async () => {
+      await this.#replaceTracks();
+      await this.#startScaledDown();
+    })();
   }
 
   /** The answerer's side of the start scaling (the offerer asked for it in addTransceiver). */
@@ -290,13 +299,26 @@ export class Peer extends EventTarget {
   }
 
   async #applyTracks() {
+    this.#applyDirections();
+    await this.#replaceTracks();
+  }
+
+  /** Each transceiver sends if we have a track of its kind (a change renegotiates). */
+  #applyDirections() {
+    for (const kind of ["audio", "video"]) {
+      const transceiver = this.transceivers[kind];
+      if (!transceiver || transceiver.stopped) continue;
+      const direction = this.tracks[kind] ? "sendrecv" : "recvonly";
+      if (transceiver.direction !== direction) transceiver.direction = direction;
+    }
+  }
+
+  async #replaceTracks() {
     for (const kind of ["audio", "video"]) {
       const transceiver = this.transceivers[kind];
       if (!transceiver || transceiver.stopped) continue;
       const track = this.tracks[kind] ?? null;
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
-      const direction = track ? "sendrecv" : "recvonly";
-      if (transceiver.direction !== direction) transceiver.direction = direction;
     }
   }
 
@@ -360,9 +382,10 @@ export class Peer extends EventTarget {
         this.settingRemoteAnswer = false;
       }
       if (description.type === "offer") {
-        await this.#adoptRemoteTransceivers();
+        const attaching = this.#adoptRemoteTransceivers();
         await pc.setLocalDescription();
         this.#send({ description: pc.localDescription.toJSON() });
+        await attaching;
       } else {
         clearTimeout(this.timers.answer);
         this.#emit("negotiated", {});
