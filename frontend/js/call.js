@@ -472,7 +472,8 @@ export class Call {
 
   async #sampleStats() {
     for (const entry of this.peers.values()) {
-      if (!entry.peer.started || entry.peer.closed) continue;
+      // Not while connecting: getStats competes with the negotiation for WebRTC's threads, for figures not shown.
+      if (entry.state !== "connected" || entry.peer.closed) continue;
       try {
         const q = await sampleQuality(entry.peer.pc, entry.stats?.raw ?? null);
         entry.stats = q;
@@ -741,7 +742,8 @@ export class Call {
     entry.speaking ??= { detector: new SpeakingDetector(), reading: null };
     const receiver = entry.peer.pc?.getReceivers().find((r) => r.track?.kind === "audio");
     let level = null;
-    if (receiver && entry.remote.audio !== false && !entry.peer.closed) {
+    // Connected only: while it connects there is no sound to show, and getStats would compete with the negotiation.
+    if (receiver && entry.state === "connected" && entry.remote.audio !== false && !entry.peer.closed) {
       try {
         const stats = await receiver.getStats();
         const inbound = [...stats.values()].find((s) => s.type === "inbound-rtp");
