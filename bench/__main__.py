@@ -55,7 +55,11 @@ def _call_setup(quick: bool) -> dict[str, Any]:
 def _user_path(quick: bool) -> dict[str, Any]:
     from bench import userpath  # needs Chromium and Playwright
 
-    return userpath.run(rounds=1 if quick else USER_PATH_ROUNDS, aws_rounds=1 if quick else AWS_ROUNDS)
+    return userpath.run(
+        rounds=1 if quick else USER_PATH_ROUNDS,
+        aws_rounds=1 if quick else AWS_ROUNDS,
+        lobby_rounds=1 if quick else AWS_ROUNDS,
+    )
 
 
 def _signal_sizes_section(quick: bool) -> dict[str, Any]:

@@ -41,6 +41,16 @@ def _user_path_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             "3",
         ),
     ]
+    if "parley_after_lobby" in path:
+        lingered = path["parley_after_lobby"]
+        rows.append(
+            (
+                f"join click {lingered['lobby_s']:g} s after the button is enabled (a person looking at the preview; "
+                "the lobby's work is done by then) → both see video",
+                _spread(lingered["click_s"], "s"),
+                "",
+            )
+        )
     if "parley_aws" in path:
         aws = path["parley_aws"]
         profile = aws["profile"]

@@ -31,6 +31,12 @@ from bench.stats import summary
 
 INSTRUMENT = (Path(__file__).with_name("instrument.js")).read_text()
 TIMEOUT_MS = 20_000
+JOIN_ENABLED = """() => {
+    const button = document.querySelector("[data-testid=join-button]");
+    return window.parley !== undefined && Boolean(button) && !button.disabled;
+}"""
+LOBBY_SECONDS = 1.0
+"""The lingered rounds: a quick person's look at the preview before clicking."""
 JOIN_WHEN_READY = """() => {
     const button = document.querySelector("[data-testid=join-button]");
     if (window.parley === undefined || !button || button.disabled) return false;
@@ -68,7 +74,9 @@ def baseline_round(browser: Browser, relay: BaselineRelay) -> dict[str, float]:
     return {"navigation_s": (frames - navigation) / 1000}
 
 
-def parley_round(browser: Browser, stack: Any) -> dict[str, float]:
+def parley_round(browser: Browser, stack: Any, lobby_s: float = 0.0) -> dict[str, float]:
+    """One call; the second person clicks as soon as the button is enabled, or `lobby_s` seconds after that (the
+    time a person looks at the preview: what the page does meanwhile is then off their path)."""
     stack.wait_idle(timeout=10)  # the previous round's sockets closed and their $disconnects done
     url = f"{stack.http_url}/?room={secrets.token_urlsafe(12)}"
     first = _context_page(browser)
@@ -77,6 +85,9 @@ def parley_round(browser: Browser, stack: Any) -> dict[str, float]:
     _mark(first, "joined")
     second = _context_page(browser)
     second.goto(url, wait_until="commit")
+    if lobby_s:
+        second.wait_for_function(JOIN_ENABLED, timeout=TIMEOUT_MS, polling="raf")
+        time.sleep(lobby_s)
     # Clicked from inside the page, in the first animation frame in which a click does something (app.js has built
     # the lobby and bound the join form): a harness-side click would add its own actionability checks' time.
     second.wait_for_function(JOIN_WHEN_READY, timeout=TIMEOUT_MS, polling="raf")
@@ -136,7 +147,7 @@ def critical_hops(first: list[dict[str, Any]], second: list[dict[str, Any]], *, 
     return critical
 
 
-def run(rounds: int, aws_rounds: int) -> dict[str, Any]:
+def run(rounds: int, aws_rounds: int, lobby_rounds: int = 0) -> dict[str, Any]:
     from devstack import latency
     from devstack.server import LocalStack
 
@@ -144,6 +155,7 @@ def run(rounds: int, aws_rounds: int) -> dict[str, Any]:
     baseline: list[dict[str, float]] = []
     parley: list[dict[str, float]] = []
     aws: list[dict[str, float]] = []
+    lingered: list[dict[str, float]] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
@@ -157,6 +169,7 @@ def run(rounds: int, aws_rounds: int) -> dict[str, Any]:
                             baseline.append(baseline_round(browser, relay))
                         else:
                             parley.append(parley_round(browser, stack))
+                lingered = [parley_round(browser, stack, LOBBY_SECONDS) for _ in range(lobby_rounds)]
             if aws_rounds:
                 with latency.profile("aws"), LocalStack(port=0, env=env) as stack:
                     parley_round(browser, stack)
@@ -184,6 +197,12 @@ def run(rounds: int, aws_rounds: int) -> dict[str, Any]:
             "click_vs_baseline_navigation": round(float(parley_click["median"]) / float(base_nav["median"]), 2),
         },
     }
+    if lingered:
+        result["parley_after_lobby"] = {
+            "lobby_s": LOBBY_SECONDS,
+            "click_s": summary(series(lingered, "click_s")),
+            "hops": summary(series(lingered, "hops"), digits=0),
+        }
     if aws:
         result["parley_aws"] = {
             "profile": latency.PROFILES["aws"].describe(),

@@ -76,7 +76,7 @@ def test_the_user_path_benchmark_runs_and_finds_three_trips(tmp_path: Path) -> N
     output = tmp_path / "user_path.json"
     script = (
         "import json, sys; from bench import userpath; "
-        "json.dump(userpath.run(rounds=1, aws_rounds=1), open(sys.argv[1], 'w'))"
+        "json.dump(userpath.run(rounds=1, aws_rounds=1, lobby_rounds=1), open(sys.argv[1], 'w'))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", script, str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
@@ -89,6 +89,10 @@ def test_the_user_path_benchmark_runs_and_finds_three_trips(tmp_path: Path) -> N
     assert aws["profile"]["name"] == "aws"
     for path in (parley, aws):
         assert 0 < path["click_s"]["median"] < path["navigation_s"]["median"]  # the click comes after the page load
+    lingered = result["parley_after_lobby"]
+    assert lingered["lobby_s"] > 0
+    assert lingered["hops"]["median"] == 3
+    assert 0 < lingered["click_s"]["median"] < 20
     assert result["baseline"]["navigation_s"]["median"] > 0
     assert result["ratio"]["navigation"] == round(
         parley["navigation_s"]["median"] / result["baseline"]["navigation_s"]["median"], 2
