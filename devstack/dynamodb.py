@@ -17,6 +17,7 @@ from moto.core.config import default_user_config
 from moto.core.model_instances import model_data
 from moto.core.models import botocore_stubber
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table as MotoTable
 
 from devstack import latency
 from signaling.definition import TABLE
@@ -30,6 +31,7 @@ either)."""
 
 _lock = threading.Lock()
 _MOTO_TRANSACT = DynamoDBBackend.transact_write_items
+_MOTO_QUERY = MotoTable.query
 
 
 def moto_lock() -> threading.Lock:
@@ -96,6 +98,29 @@ def _rollback_by_item(transact: Callable[..., None]) -> Callable[..., None]:
     return transact_write_items
 
 
+def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's Query so that it reads the partition it asks for, not the whole table.
+
+    Why: without an index, moto's Query sorts every item of the table (Table.all_items) and keeps those whose
+    partition key matches: about 2 ms a query with 300 items, growing with the table (a join's room read, a leave's).
+    The table keeps each partition's items together (Table.items: partition key -> sort key -> item), so while a
+    Query runs, its table's all_items is that partition's items; moto filters, sorts, pages and projects them as
+    before. Under the request lock, like every moto request here."""
+
+    @functools.wraps(query)
+    def partition_query(table: MotoTable, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None or table.range_key_attr is None:
+            return query(table, hash_key, *args, **kwargs)
+        table.all_items = lambda: list(table.items.get(hash_key, {}).values())  # type: ignore[method-assign]
+        try:
+            return query(table, hash_key, *args, **kwargs)
+        finally:
+            del table.all_items
+
+    return partition_query
+
+
 def _itself(table: Any, memo: Any) -> Any:
     return table
 
@@ -157,6 +182,7 @@ class EmbeddedDynamoDB:
         moto_process_request = type(botocore_stubber).process_request.__get__(botocore_stubber)
         botocore_stubber.process_request = _serialize(moto_process_request, self._passthrough_url)  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = _rollback_by_item(_MOTO_TRANSACT)  # type: ignore[method-assign]
+        MotoTable.query = _partition_query(_MOTO_QUERY)  # type: ignore[method-assign]
         client = boto3.client("dynamodb", region_name=self.region)
         client.create_table(**TABLE.create_table_request(self.table_name))
         client.update_time_to_live(
@@ -216,4 +242,5 @@ class EmbeddedDynamoDB:
         # Back to moto's own method (the instance attribute shadowed the class's), then the mock resets its data.
         botocore_stubber.__dict__.pop("process_request", None)
         DynamoDBBackend.transact_write_items = _MOTO_TRANSACT  # type: ignore[method-assign]
+        MotoTable.query = _MOTO_QUERY  # type: ignore[method-assign]
         self._mock.stop()

@@ -179,3 +179,54 @@ def test_a_transaction_copies_its_items_not_the_table(echo_stack: LocalStack, mo
     for n in range(50):
         echo_stack.table.delete_item(Key={"pk": f"tx#filler{n}", "sk": "x"})
     echo_stack.table.delete_item(Key={"pk": "tx#one", "sk": "x"})
+
+
+def test_a_query_reads_its_partition_as_moto_would_and_only_that(
+    echo_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's Query sorted the whole table to find one partition (devstack.dynamodb): the answers stay the same."""
+    table = echo_stack.table
+    for n in range(12):
+        table.put_item(Item={"pk": "q#a", "sk": f"s#{n:02d}", "n": n})
+        table.put_item(Item={"pk": f"q#other{n}", "sk": f"s#{n:02d}", "n": n})
+    scanned = [item for item in table.scan(ConsistentRead=True)["Items"] if item["pk"] == "q#a"]
+    expected = sorted(scanned, key=lambda item: item["sk"])
+    whole_table: list[object] = []
+    all_items = moto_models.table.Table.all_items
+
+    def spy(self: Any) -> Any:
+        whole_table.append(self)
+        return all_items(self)
+
+    monkeypatch.setattr(moto_models.table.Table, "all_items", spy)
+
+    def query(**request: Any) -> list[dict[str, Any]]:
+        items, start = [], None
+        while True:
+            page = table.query(**request, **({"ExclusiveStartKey": start} if start else {}))
+            items += page["Items"]
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return items
+
+    key = "pk = :pk"
+    assert query(KeyConditionExpression=key, ExpressionAttributeValues={":pk": "q#a"}) == expected
+    assert query(
+        KeyConditionExpression=f"{key} AND begins_with(sk, :p)", ExpressionAttributeValues={":pk": "q#a", ":p": "s#0"}
+    ) == [item for item in expected if item["sk"].startswith("s#0")]
+    assert query(
+        KeyConditionExpression=key, ExpressionAttributeValues={":pk": "q#a"}, ScanIndexForward=False, Limit=5
+    ) == list(reversed(expected))
+    assert query(
+        KeyConditionExpression=key,
+        FilterExpression="n > :n",
+        ExpressionAttributeValues={":pk": "q#a", ":n": 8},
+        ProjectionExpression="sk",
+    ) == [{"sk": item["sk"]} for item in expected if item["n"] > 8]
+    assert query(KeyConditionExpression=key, ExpressionAttributeValues={":pk": "q#none"}) == []
+    assert whole_table == []
+    monkeypatch.undo()
+    assert not any(item["pk"] == "q#none" for item in table.scan(ConsistentRead=True)["Items"])
+    for n in range(12):
+        table.delete_item(Key={"pk": "q#a", "sk": f"s#{n:02d}"})
+        table.delete_item(Key={"pk": f"q#other{n}", "sk": f"s#{n:02d}"})
