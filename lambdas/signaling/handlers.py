@@ -12,7 +12,7 @@ validate what API Gateway, not the client, wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -60,8 +60,9 @@ def join(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         context_ = event["requestContext"]
         request = validate(wire.decode_event(event), Join)
-        wiring.limiter().admit(conn, wiring.settings().join_limit)
-        joined = wiring.service(context_).join(conn, request, connected_at=context_["connectedAt"] / 1000)
+        joined = wiring.service(context_).join(
+            conn, request, connected_at=context_["connectedAt"] / 1000, admit=_limit(conn, "join_limit")
+        )
         metrics.add_metric(name="Resumed" if joined["resumed"] else "Joined", unit=MetricUnit.Count, value=1)
         return _reply(joined)
 
@@ -74,8 +75,7 @@ def signal(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from signaling.models import Signal, validate
 
         request = validate(wire.decode_event(event), Signal)
-        wiring.limiter().admit(conn, wiring.settings().message_limit)
-        wiring.service(event["requestContext"]).signal(conn, request)
+        wiring.service(event["requestContext"]).signal(conn, request, admit=_limit(conn, "message_limit"))
         return OK
 
     return _guard(event, "signal", run, reply=False)
@@ -87,8 +87,7 @@ def leave(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from signaling.models import Leave, validate
 
         validate(wire.decode_event(event), Leave)
-        wiring.limiter().admit(conn, wiring.settings().message_limit)
-        wiring.service(event["requestContext"]).leave(conn)
+        wiring.service(event["requestContext"]).leave(conn, admit=_limit(conn, "message_limit"))
         return OK
 
     return _guard(event, "leave", run, reply=False)
@@ -105,6 +104,14 @@ def ice(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _reply(lobby_message(wiring.ice_servers(f"conn-{conn}")))
 
     return _guard(event, "ice", run, reply=True)
+
+
+def _limit(conn: str, bucket: Literal["join_limit", "message_limit"]) -> Callable[[], None]:
+    """The request's per-connection limit (signaling.ratelimit), for the service to take alongside its first read.
+    Only requests that passed validation get here: a malformed frame costs no token."""
+    limits = wiring.limiter()
+    chosen = getattr(wiring.settings(), bucket)
+    return lambda: limits.admit(conn, chosen)
 
 
 def _guard(event: dict[str, Any], action: str, run: Callable[[str], dict[str, Any]], *, reply: bool) -> dict[str, Any]:

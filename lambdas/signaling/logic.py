@@ -11,7 +11,8 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from concurrent.futures import Executor
+from typing import Any, Literal, Protocol, TypeVar
 
 from signaling import wire
 from signaling.definition import (
@@ -51,6 +52,14 @@ from signaling.storage import (
 )
 
 LeaveReason = Literal["left", "disconnected", "gone"]
+T = TypeVar("T")
+
+Admit = Callable[[], None]
+"""A request's per-connection limit (signaling.ratelimit): takes its token or raises RateLimited."""
+
+
+def _free() -> None:
+    """No per-connection limit (the service's own callers: the grace period, the tests)."""
 
 
 class GraceTimer(Protocol):
@@ -85,35 +94,58 @@ class Signaling:
         grace: GraceTimer | None = None,
         turn_secret: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        alongside: Executor | None = None,
     ) -> None:
+        """alongside: where a request's `admit` runs while the action makes its first read (one DynamoDB round trip
+        for both); None runs it first, then the read."""
         self._storage = storage
         self._sender = sender
         self._settings = settings
         self._grace = grace
         self._turn_secret = turn_secret
         self._clock = clock
+        self._alongside = alongside
+
+    def _admitted(self, admit: Admit, read: Callable[[], T]) -> T:
+        """`read`'s result, once `admit` took the request's token. The two run at once (`alongside`): `read` only
+        reads, and nothing is written or posted before both are done. A refusal (or a failure of the limit) wins
+        over whatever `read` raised, as if the limit had run first."""
+        if self._alongside is None or admit is _free:
+            admit()
+            return read()
+        charged = self._alongside.submit(admit)
+        try:
+            result = read()
+        except BaseException:
+            charged.result()
+            raise
+        charged.result()
+        return result
 
     # --- join -------------------------------------------------------------------------------------------------
 
-    def join(self, conn: str, request: Join, *, connected_at: float) -> dict[str, Any]:
-        """Admit (or resume) a peer and return its `joined` message. Everyone else hears `peer-joined` first."""
+    def join(self, conn: str, request: Join, *, connected_at: float, admit: Admit = _free) -> dict[str, Any]:
+        """Admit (or resume) a peer and return its `joined` message. Everyone else hears `peer-joined` first.
+        `admit` (the per-connection limit) runs alongside the first read."""
         if request.capacity is not None and request.capacity > self._settings.max_capacity:
+            admit()  # counted, as every request that passed validation
             raise BadRequest(f"'capacity' can be at most {self._settings.max_capacity} here.")
         expires_at = int(connected_at) + CONNECTION_MAX_SECONDS
         if request.peer_id is not None and request.token is not None:
-            resumed = self._resume(conn, request, request.peer_id, request.token, expires_at)
+            resumed = self._resume(conn, request, request.peer_id, request.token, expires_at, admit)
             if resumed is not None:
                 return resumed
+            admit = _free  # taken by the resume's read
         peer_id = request.peer_id or new_peer_id()
         token = new_token()
         # A proposed peerId that someone held recently stays bound to its token (its tombstone): only the token
         # takes it back.
         claim = hash_token(request.token) if request.peer_id is not None and request.token is not None else None
-        seq = self._seat(conn, request, peer_id, hash_token(token), expires_at, claim)
+        room = self._seat(conn, request, peer_id, hash_token(token), expires_at, claim, admit)
         try:
-            room = self._storage.room(request.room)  # its seq is ours or later: `joined` lists the room as of room.seq
+            # The room as the seat's transaction committed it: nothing needs reading again (see _seat).
             others = [m for m in room.live if m.peer_id != peer_id]
-            others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, seq))
+            others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, room.seq))
             return self._joined(room, peer_id, token, request.name, others, resumed=False)
         except Exception:
             self._abandon_seat(conn, peer_id)
@@ -131,12 +163,23 @@ class Signaling:
             logger.warning("could not free the seat of a failed join", extra={"peer": peer_id}, exc_info=True)
 
     def _seat(
-        self, conn: str, request: Join, peer_id: str, token_hash: str, expires_at: int, claim: str | None = None
-    ) -> int:
-        """Take a free seat; returns the room's membership sequence number of this join."""
+        self,
+        conn: str,
+        request: Join,
+        peer_id: str,
+        token_hash: str,
+        expires_at: int,
+        claim: str | None = None,
+        admit: Admit = _free,
+    ) -> Room:
+        """Take a free seat; returns the room as this join's transaction committed it. The transaction requires the
+        room's membership sequence (every seat taken or freed moves it) and its version (every join and resume
+        moves it) to be what was read, so the room it committed is exactly the one read plus the new seat, at the
+        next sequence number."""
         reaped = False
         for _ in range(self._settings.max_capacity + 4):
-            room = self._storage.room(request.room)
+            room = self._admitted(admit, lambda: self._storage.room(request.room))
+            admit = _free
             capacity = room.capacity or request.capacity or self._settings.default_capacity
             slot = room.free_slot(capacity)
             if slot is None:
@@ -157,7 +200,8 @@ class Signaling:
                     expires_at=expires_at,
                     claim_hash=claim,
                 )
-                return room.seq + 1
+                seated = Member(peer_id=peer_id, name=request.name, conn=conn, slot=slot)
+                return Room(request.room, capacity, room.version + 1, [*room.live, seated], room.seq + 1)
             except Contended:
                 continue  # another join took the seat, or the room changed: read it again
             except PeerIdTaken as exc:
@@ -171,9 +215,12 @@ class Signaling:
                 ) from exc
         raise Unavailable("The room is too busy right now; try again.", retry_after_ms=200)
 
-    def _resume(self, conn: str, request: Join, peer_id: str, token: str, expires_at: int) -> dict[str, Any] | None:
+    def _resume(
+        self, conn: str, request: Join, peer_id: str, token: str, expires_at: int, admit: Admit
+    ) -> dict[str, Any] | None:
         for _ in range(3):
-            peer = self._storage.peer(peer_id)
+            peer = self._admitted(admit, lambda: self._storage.peer(peer_id))
+            admit = _free
             if peer is None:
                 return None  # never existed, or its record expired: join afresh with this peerId
             if peer.lapsed:
@@ -250,13 +297,15 @@ class Signaling:
 
     # --- signal -----------------------------------------------------------------------------------------------
 
-    def signal(self, conn: str, request: Signal) -> None:
-        """Relay `data` to one peer of the sender's room: one DynamoDB round trip and one post."""
+    def signal(self, conn: str, request: Signal, *, admit: Admit = _free) -> None:
+        """Relay `data` to one peer of the sender's room: one DynamoDB round trip (with the per-connection limit's,
+        `admit`, alongside) and one post."""
         data = wire.dumps(request.data)  # RFC 8259 only: wire.decode let no NaN or lone surrogate in
         size = len(data.encode())
         if size > self._settings.max_signal_bytes:
+            admit()  # counted, as every request that passed validation
             raise TooLarge(f"'data' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")
-        sender, target = self._storage.connection_and_peer(conn, request.to)
+        sender, target = self._admitted(admit, lambda: self._storage.connection_and_peer(conn, request.to))
         if sender is None:
             raise NotJoined("Join a room before sending signals.")
         if request.to == sender.peer_id:
@@ -305,8 +354,8 @@ class Signaling:
 
     # --- leave / disconnect -----------------------------------------------------------------------------------
 
-    def leave(self, conn: str, reason: LeaveReason = "left") -> None:
-        connection = self._storage.connection(conn)
+    def leave(self, conn: str, reason: LeaveReason = "left", *, admit: Admit = _free) -> None:
+        connection = self._admitted(admit, lambda: self._storage.connection(conn))
         if connection is None:
             if reason == "left":
                 raise NotJoined("You are not in a room.")

@@ -278,8 +278,10 @@ class Storage:
         expires_at: int,
         claim_hash: str | None = None,
     ) -> None:
-        """Seat a new peer atomically. Raises Contended, PeerIdTaken or ConnectionTaken. `claim_hash` (the hash of
-        the token that came with a proposed peerId) lets the peer take over that id's tombstone."""
+        """Seat a new peer atomically, if the room is still as `room` was read: its membership sequence and its
+        version (joins and resumes) unchanged, so the room committed is `room` plus this seat. Raises Contended,
+        PeerIdTaken or ConnectionTaken. `claim_hash` (the hash of the token that came with a proposed peerId) lets
+        the peer take over that id's tombstone."""
         now = self._now()
         fresh = {":now": _n(now)}
         ttl = {"#ttl": TTL}
@@ -295,14 +297,16 @@ class Storage:
                 }
             }
         else:
+            # The version too: a resume (move_peer) changes a seat's socket without moving the sequence, and the
+            # caller takes the room it read, plus this seat, as the room this transaction committed.
             meta = {
                 "Update": {
                     "TableName": self._table,
                     "Key": _meta(room.name),
                     "UpdateExpression": "SET joins = joins + :one",
-                    "ConditionExpression": f"attribute_exists({PK}) AND #ttl > :now",
+                    "ConditionExpression": f"attribute_exists({PK}) AND #ttl > :now AND joins = :seen",
                     "ExpressionAttributeNames": ttl,
-                    "ExpressionAttributeValues": {":one": _n(1), ":now": _n(now)},
+                    "ExpressionAttributeValues": {":one": _n(1), ":now": _n(now), ":seen": _n(room.version)},
                 }
             }
         self._set_room_expiry(meta, now)

@@ -86,6 +86,14 @@ def _pool() -> ThreadPoolExecutor:
 
 
 @functools.cache
+def _alongside() -> ThreadPoolExecutor:
+    """Runs a request's per-connection limit (its UpdateItem) while the calling thread makes the route's first read,
+    so the two cost one DynamoDB round trip (signaling.logic: Signaling's `admit`). One invocation at a time needs
+    one thread in Lambda; the local stack runs many invocations in one process."""
+    return ThreadPoolExecutor(max_workers=_FANOUT, thread_name_prefix="limit")
+
+
+@functools.cache
 def _turn_secret() -> str | None:
     config = settings()
     if config.turn_secret:
@@ -128,11 +136,18 @@ def service(request_context: dict[str, Any]) -> Signaling:
         config,
         grace=GraceQueue(_sqs, config.grace_queue_url, request_context),
         turn_secret=_turn_secret,
+        alongside=_alongside(),
     )
 
 
 def limiter(clock: Callable[[], float] = time.time) -> RateLimiter:
-    """The per-connection limits (signaling.ratelimit)."""
+    """The per-connection limits (signaling.ratelimit): one per execution environment (and clock), which remembers
+    the sockets' recent state between invocations."""
+    return _limiter(clock)
+
+
+@functools.cache
+def _limiter(clock: Callable[[], float]) -> RateLimiter:
     from signaling.ratelimit import RateLimiter
 
     return RateLimiter(_dynamodb(), settings().table_name, clock)
@@ -140,5 +155,5 @@ def limiter(clock: Callable[[], float] = time.time) -> RateLimiter:
 
 def reset() -> None:
     """Forget configuration and clients (after the environment changed: tests, the local stack)."""
-    for cached in (settings, _client_config, _dynamodb, _sqs, _management, _pool, _turn_secret):
+    for cached in (settings, _client_config, _dynamodb, _sqs, _management, _pool, _alongside, _turn_secret, _limiter):
         cached.cache_clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import botocore_stubber
 from moto.sqs.models import sqs_backends
 
 from devstack.queues import EventSourceMapping, LocalQueue, create_queue
@@ -186,8 +188,23 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return values
 
 
+def _atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each request moto serves runs alone, as each DynamoDB request is atomic (the local stack does the same,
+    devstack.dynamodb): a handler's calls can run on several threads at once (a fan-out's posts, a limit taken
+    alongside a read), and moto's backends hold no lock."""
+    lock = threading.Lock()
+    process_request = type(botocore_stubber).process_request.__get__(botocore_stubber)
+
+    def serialized(request: Any) -> Any:
+        with lock:
+            return process_request(request)
+
+    monkeypatch.setattr(botocore_stubber, "process_request", serialized)
+
+
 @pytest.fixture
 def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    _atomic_requests(monkeypatch)
     with mock_aws():
         boto3.client("dynamodb").create_table(**TABLE.create_table_request(TABLE_NAME))
         grace_queue = create_queue(boto3.client("sqs"), GRACE_QUEUE, GRACE_QUEUE_NAME)

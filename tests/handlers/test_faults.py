@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
+from signaling import wiring
 from tests.fuzzing import table_problems
 
 from .conftest import Harness
@@ -84,17 +86,24 @@ def test_a_transaction_conflict_that_passes_is_retried_and_the_join_succeeds(aws
 
 
 def test_a_failure_after_the_seat_committed_frees_it_so_a_retry_on_the_same_socket_joins(
-    aws: Harness, faults: Faults
+    aws: Harness, faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # What a join needs after its seat committed: the TURN secret, for `joined`'s credentials (read once per
+    # execution environment, so the first join of a fresh one reads it after committing).
+    arn = boto3.client("secretsmanager").create_secret(Name="parley/turn", SecretString="s3cret")["ARN"]
+    monkeypatch.setenv("TURN_URLS", "turn:turn.example.com:3478")
+    monkeypatch.setenv("TURN_SECRET_ARN", arn)
+    wiring.reset()
     a = aws.join("connA=", capacity=3)
     aws.inbox("connA=")
-    # The second Query of the join reads the room after its seat committed.
-    queries = iter(range(100))
-    rule = faults.inject("Query", SERVER_ERROR, when=lambda _: next(queries) == 1)
+    wiring.reset()
+    faults.calls.clear()
+    rule = faults.inject("GetSecretValue", SERVER_ERROR)
 
     refused = aws.join("connC=")
 
     assert rule.hits == 1
+    assert faults.calls.index("GetSecretValue") > faults.calls.index("TransactWriteItems")
     assert refused["code"] == "unavailable"
     _consistent(aws)
     assert {item["pk"] for item in aws.items() if item["pk"].startswith("conn#")} == {"conn#connA="}
@@ -102,6 +111,7 @@ def test_a_failure_after_the_seat_committed_frees_it_so_a_retry_on_the_same_sock
     joined = aws.join("connC=")
     assert joined["type"] == "joined"
     assert [p["peerId"] for p in joined["peers"]] == [a["peerId"]]
+    assert ["turn:turn.example.com:3478"] in [server["urls"] for server in joined["iceServers"]]
 
 
 @pytest.mark.parametrize("fault", [f for f in MANAGEMENT_FAULTS if f is not GONE], ids=lambda f: f.name)

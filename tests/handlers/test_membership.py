@@ -19,18 +19,15 @@ def test_a_joined_built_before_a_racing_leave_is_corrected_by_the_leaves_higher_
 ) -> None:
     aws.join("connA=", capacity=3)
     x = aws.join("connX=")
-    original = Storage.room
-    reads: list[str] = []
+    original = Storage.add_member
 
-    def room(self: Storage, name: str) -> Room:
-        snapshot = original(self, name)
-        reads.append(name)
-        if len(reads) == 2:  # the newcomer's second read, after its seat: X leaves right after it
-            monkeypatch.setattr(Storage, "room", original)
-            aws.send("connX=", {"action": "leave"})
-        return snapshot
+    def add_member(self: Storage, room: Room, **seat: Any) -> None:
+        # The newcomer's `joined` lists the room its seat committed; X leaves right after, before it is answered.
+        original(self, room, **seat)
+        monkeypatch.setattr(Storage, "add_member", original)
+        aws.send("connX=", {"action": "leave"})
 
-    monkeypatch.setattr(Storage, "room", room)
+    monkeypatch.setattr(Storage, "add_member", add_member)
 
     joined = aws.join("connN=")
 

@@ -24,9 +24,17 @@ def stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
     return start_local_stack(env={"DISCONNECT_GRACE_SECONDS": "1"}, redeliver=0.0, housekeeping_interval=3600)
 
 
-def a_round(stack: LocalStack, sockets: int, tag: str) -> None:
+def _until(client: Client, kind: str) -> None:
+    """Read until a message of `kind` (membership events come in between)."""
+    while client.recv().get("type") != kind:
+        pass
+
+
+def a_round(stack: LocalStack, sockets: int, tag: str, *, settle: bool = False) -> None:
     """`sockets` sockets in rooms of ROOM_SIZE: each joins, each relays a signal; half leave before closing, the
-    others just close (their seats wait out the grace period)."""
+    others just close (their seats wait out the grace period). `settle`: the signal is received and each `left` read
+    before the sockets close, so the round surely sends every kind of message (otherwise a socket that closes first
+    may never be sent its `left`, and the next round's would be a kind the stack had not counted yet)."""
     clients = [Client(stack.ws_url) for _ in range(sockets)]
     try:
         for index, client in enumerate(clients):
@@ -35,9 +43,13 @@ def a_round(stack: LocalStack, sockets: int, tag: str) -> None:
         for index in range(0, sockets, ROOM_SIZE):
             first, second = clients[index], clients[index + 1]
             first.signal(second.peer_id or "", {"seq": 1})
+            if settle:
+                _until(second, "signal")
         for index, client in enumerate(clients):
             if index % 2:
                 client.send({"action": "leave"})
+                if settle:
+                    _until(client, "left")
     finally:
         for client in clients:
             client.close()
@@ -45,7 +57,7 @@ def a_round(stack: LocalStack, sockets: int, tag: str) -> None:
 
 
 def test_many_sockets_opening_and_closing_leave_every_structure_as_it_was(stack: LocalStack) -> None:
-    a_round(stack, 8, "warm")  # first calls create what every later one reuses (clients, counters by kind)
+    a_round(stack, 8, "warm", settle=True)  # first calls create what later ones reuse (clients, counters by kind)
     stack.housekeeping(now=time.time() + FAR_FUTURE)
     baseline = stack.footprint()
 
