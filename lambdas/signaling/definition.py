@@ -339,7 +339,7 @@ class ThrottleLimits:
     burst: int
 
 
-STAGE_THROTTLE = ThrottleLimits(rate=600, burst=1200)
+STAGE_THROTTLE = ThrottleLimits(rate=540, burst=1080)
 """The stage's default route throttling (DefaultRouteSettings), shared by every route (the stack sets no route-level
 RouteSettings; the local stack can be given some to match a stage configured by hand). Sized in
 docs/deploy.md ("Capacity") for 10,000 participants in rooms of 8 with a 4x peak; `throttleRate`/`throttleBurst`
@@ -386,5 +386,5 @@ def reserved_concurrency(
 
 
 RESERVED_CONCURRENCY = reserved_concurrency()
-"""The deployed default (stage throttle 600/s): $connect 20, $default 12, join 120, signal 48, leave 96, ice 12, the
-grace consumer 10; 318 of the account's 1,000, leaving 682 unreserved, $disconnect's among them."""
+"""The deployed default (stage throttle 540/s): $connect 20, $default 11, join 108, signal 44, leave 87, ice 11, the
+grace consumer 10; 291 of the account's 1,000, leaving 709 unreserved, $disconnect's among them."""
