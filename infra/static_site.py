@@ -13,17 +13,19 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.config import Config
+from infra.page import inline_script_hashes
 from signaling.definition import page_config
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
 
 def content_security_policy(websocket_origin: str) -> str:
-    """The page may talk only to itself and to this deployment's WebSocket endpoint; no inline code, no
-    third-party hosts. blob:/mediastream: carry camera, screen and received-file previews."""
+    """The page may talk only to itself and to this deployment's WebSocket endpoint; no third-party hosts, and no
+    inline code but index.html's one script, allowed by its hash (infra.page). blob:/mediastream: carry camera,
+    screen and received-file previews."""
     directives = {
         "default-src": "'self'",
-        "script-src": "'self'",
+        "script-src": " ".join(["'self'", *inline_script_hashes()]),
         "style-src": "'self'",
         "img-src": "'self' data: blob:",
         "media-src": "'self' blob: mediastream:",

@@ -5,7 +5,8 @@
 
 import { openLocalMedia } from "./media.js";
 
-const early = window.parleyEarly ?? (window.parleyEarly = { claimed: true, media: null, config: null, socket: null });
+const early =
+  window.parleyEarly ?? (window.parleyEarly = { by: "boot.js", claimed: true, media: null, config: null, socket: null });
 early.claimed = true;
 /** @type {ReturnType<typeof openLocalMedia>|null} */
 let media = openLocalMedia({ started: early.media ?? undefined }); // never rejects

@@ -27,6 +27,20 @@ def _lobby_ready(new_page: NewPage, path: str) -> tuple[Page, SentFrames]:
     return page, frames[0]
 
 
+def test_the_inline_early_script_runs_under_the_pages_policy(new_page: NewPage) -> None:
+    """index.html's inline script (early.js) is allowed by its hash: it ran, so boot.js took its work over instead of
+    starting it again, and the browser reported no policy violation."""
+    violations: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+
+    page = new_page("/", name="Ada", watch=watch)
+    page.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
+    assert page.evaluate("() => window.parleyEarly.by") == "early.js"
+    assert violations == []
+
+
 def test_the_first_offer_is_prepared_in_the_lobby_and_sent_whole(new_page: NewPage) -> None:
     # Given Ada waits in a room, and Grace's lobby has prepared its offer (gathering complete) before she clicks
     ada = new_page("/", name="Ada")

@@ -9,6 +9,8 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 from cdk_template import Synthesis, properties, resources, text
 
+from infra.page import inline_script_hashes
+
 
 def _csp(template: Template) -> dict[str, list[str]]:
     (policy,) = properties(template, "AWS::CloudFront::ResponseHeadersPolicy")
@@ -88,7 +90,8 @@ def test_csp_names_no_wildcard_host(template: Template) -> None:
 def test_csp_forbids_inline_code_plugins_and_framing(template: Template) -> None:
     csp = _csp(template)
 
-    assert csp["script-src"] == ["'self'"]
+    assert csp["script-src"] == ["'self'", *inline_script_hashes()]  # index.html's one inline script, by hash
+    assert len(inline_script_hashes()) == 1
     assert csp["style-src"] == ["'self'"]
     assert csp["img-src"] == ["'self'", "data:", "blob:"]
     assert csp["media-src"] == ["'self'", "blob:", "mediastream:"]

@@ -40,6 +40,7 @@ test("asks for both kinds with media.js's constraints, and for config.json, once
   assert.equal(await window.parleyEarly.media, "stream");
   assert.equal(await window.parleyEarly.config, "response");
   assert.equal(window.parleyEarly.claimed, false);
+  assert.equal(window.parleyEarly.by, "early.js");
 });
 
 test("does nothing once boot.js has started the page itself", () => {
