@@ -37,7 +37,7 @@ TARGETS = {
 }
 
 
-USER_PATH_ROUNDS, AWS_ROUNDS = 7, 5
+USER_PATH_ROUNDS, AWS_ROUNDS = 11, 5
 
 
 def _relay(quick: bool) -> dict[str, Any]:
