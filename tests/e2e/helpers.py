@@ -150,15 +150,18 @@ def two_person_call(new_page: NewPage, timeout_ms: int = TIMEOUT_MS) -> tuple[Pa
 PREPARED_COMPLETE = "() => { const p = window.parley?.prepared(); return p && p.iceGatheringState === 'complete'; }"
 
 
-class SentFrames:
-    """Every frame the page sends on its signaling sockets, parsed, read off the wire by Playwright."""
+class Frames:
+    """Every frame the page sends and receives on its signaling sockets, parsed, in order, read off the wire by
+    Playwright (attach it with new_page(watch=...) to see them from the first)."""
 
     def __init__(self, page: Page) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
         page.on("websocket", self._watch)
 
     def _watch(self, socket: WebSocket) -> None:
         socket.on("framesent", lambda payload: self.sent.append(json.loads(payload)))
+        socket.on("framereceived", lambda payload: self.received.append(json.loads(payload)))
 
     def signals(self) -> list[dict[str, Any]]:
         return [frame for frame in self.sent if frame.get("action") == "signal"]

@@ -4,18 +4,17 @@ on both sides, with nobody hearing `peer-left`."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
-from playwright.sync_api import Page, WebSocket
+from playwright.sync_api import Page
 
 from devstack.server import LocalStack
 from tests.e2e.conftest import NewPage
-from tests.e2e.helpers import TIMEOUT_MS, two_person_call, video_advances
+from tests.e2e.helpers import TIMEOUT_MS, Frames, two_person_call, video_advances
 
 pytestmark = pytest.mark.browser
 
@@ -24,17 +23,6 @@ pytestmark = pytest.mark.browser
 def local_stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
     """The deployed default grace period (10 s): the held offer must wait out a real reconnect backoff."""
     return start_local_stack()
-
-
-class Frames:
-    """The signaling frames a page receives, in order, read off the wire by Playwright."""
-
-    def __init__(self, page: Page) -> None:
-        self.received: list[dict[str, Any]] = []
-        page.on("websocket", self._watch)
-
-    def _watch(self, socket: WebSocket) -> None:
-        socket.on("framereceived", lambda payload: self.received.append(json.loads(payload)))
 
 
 # Grace's page opens its next sockets to a closed port until window.__block is cleared: its reconnect attempts fail

@@ -11,7 +11,7 @@ from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     PREPARED_COMPLETE,
     TIMEOUT_MS,
-    SentFrames,
+    Frames,
     create_room,
     join_room,
     remote_videos_playing,
@@ -20,9 +20,9 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.browser
 
 
-def _lobby_ready(new_page: NewPage, path: str) -> tuple[Page, SentFrames]:
-    frames: list[SentFrames] = []
-    page = new_page(path, name="Grace", watch=lambda p: frames.append(SentFrames(p)))
+def _lobby_ready(new_page: NewPage, path: str) -> tuple[Page, Frames]:
+    frames: list[Frames] = []
+    page = new_page(path, name="Grace", watch=lambda p: frames.append(Frames(p)))
     page.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
     return page, frames[0]
 

@@ -17,7 +17,7 @@ from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     PREPARED_COMPLETE,
     TIMEOUT_MS,
-    SentFrames,
+    Frames,
     create_room,
     join_room,
     open_chat,
@@ -122,8 +122,8 @@ def test_with_turn_the_lobby_asks_ice_and_prepares_its_offer_through_the_relay(n
     assert "iceServers" not in ada.evaluate("() => fetch('config.json').then(r => r.json())")
 
     # When Grace opens the link, her lobby asks `ice` on its socket and prepares the offer with what it got
-    frames: list[SentFrames] = []
-    grace = new_page(f"/?room={room}&ice=relay", name="Grace", watch=lambda p: frames.append(SentFrames(p)))
+    frames: list[Frames] = []
+    grace = new_page(f"/?room={room}&ice=relay", name="Grace", watch=lambda p: frames.append(Frames(p)))
     grace.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
     assert [frame for frame in frames[0].sent if frame.get("action") == "ice"] == [{"action": "ice"}]
 
