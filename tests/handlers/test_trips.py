@@ -119,12 +119,17 @@ def test_a_leaves_limit_is_taken_alongside_its_read(aws: Harness, faults: Faults
     assert [m["type"] for m in aws.inbox("connB=")] == ["left"]
 
 
-def test_a_refused_signal_is_not_relayed_though_its_read_ran(
-    aws: Harness, faults: Faults, pair: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    a, _ = pair
+@pytest.fixture
+def frozen_limits(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The handlers' per-connection limits on a clock that stands still: a burst is all at one instant."""
     clock = FakeClock(1_800_000_000.0)
     monkeypatch.setattr(wiring, "limiter", lambda: wiring._limiter(clock))
+    return clock
+
+
+@pytest.mark.usefixtures("frozen_limits")
+def test_a_refused_signal_is_not_relayed_though_its_read_ran(aws: Harness, faults: Faults, pair: Any) -> None:
+    a, _ = pair
     for n in range(MESSAGE_LIMIT.burst):
         aws.send("connB=", {"action": "signal", "to": a["peerId"], "data": {"n": n}})
     assert len(aws.inbox("connA=")) == MESSAGE_LIMIT.burst
@@ -141,12 +146,9 @@ def test_a_refused_signal_is_not_relayed_though_its_read_ran(
 # --- the limit's guess ------------------------------------------------------------------------------------------
 
 
-def test_a_burst_pays_one_update_per_request(
-    aws: Harness, faults: Faults, pair: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("frozen_limits")
+def test_a_burst_pays_one_update_per_request(aws: Harness, faults: Faults, pair: Any) -> None:
     a, _ = pair
-    clock = FakeClock(1_800_000_000.0)
-    monkeypatch.setattr(wiring, "limiter", lambda: wiring._limiter(clock))
     faults.calls.clear()
     for n in range(20):  # all at one instant: every one after the first finds the bucket busy
         aws.send("connB=", {"action": "signal", "to": a["peerId"], "data": {"n": n}})
