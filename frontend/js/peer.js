@@ -212,7 +212,8 @@ export class Peer extends EventTarget {
     this.channels = prepared.channels;
     try {
       const { description, complete } = await prepared.handOver((candidate) => this.batcher.add(candidate));
-      this.scaledDown = prepared.scaledDown; // known once the tracks are attached
+      // Whether the video starts scaled down is known once the tracks are attached, well before it connects.
+      prepared.attached.then(() => (this.scaledDown = prepared.scaledDown)).catch((error) => this.#emit("error", { error }));
       // Complete: the description holds every candidate there will be, so it says so (one message for everything).
       this.#send(complete ? { description, candidates: [], end: true } : { description });
       this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);

@@ -81,14 +81,14 @@ export class PreparedOffer {
   }
 
   /**
-   * The offer to send, once set and the tracks attached: with every candidate gathered so far in its SDP, and whether
-   * gathering is over (then nothing follows it). Candidates found later go to `sink` (null: end of candidates) from
-   * this moment on.
+   * The offer to send, once set: with every candidate gathered so far in its SDP, and whether gathering is over
+   * (then nothing follows it). Candidates found later go to `sink` (null: end of candidates) from this moment on.
+   * The tracks may still be being attached (`attached`): the offer does not depend on them.
    * @param {(candidate: RTCIceCandidate|null) => void} sink
    * @returns {Promise<{description: RTCSessionDescriptionInit, complete: boolean}>}
    */
   async handOver(sink) {
-    await Promise.all([this.offer, this.attached]);
+    await this.offer;
     // Read and switched over in one task: no candidate event can fall between the description and the sink.
     const description = this.pc.localDescription.toJSON();
     const complete = this.pc.iceGatheringState === "complete";
