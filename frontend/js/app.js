@@ -32,8 +32,7 @@ const ENDED = {
 
 async function main() {
   const configPromise = loadConfig();
-  const wsUrlPromise = configPromise.then((config) => config.wsUrl);
-  wsUrlPromise.catch(() => {}); // reported when the person starts a call
+  configPromise.catch(() => {}); // reported when the person starts a call
   /** @type {Call|null} */ let call = null;
   let lastChoice = null;
 
@@ -41,7 +40,7 @@ async function main() {
     lastChoice = choice;
     let wsUrl;
     try {
-      wsUrl = await wsUrlPromise;
+      ({ wsUrl } = await configPromise);
     } catch (error) {
       ui.showBanner(`Cannot find the signaling server (${error.message}). Is the site deployed completely?`, { code: "config" });
       ui.setStatus("error", "Server unavailable");
@@ -113,6 +112,7 @@ async function main() {
     prepare();
   };
   const preconnectAndPrepare = ({ wsUrl, iceServers }) => {
+    if (call !== null) return; // clicked already: the call has the socket, and makes its own offers
     lobbyIce = null;
     preconnect(wsUrl);
     (iceServers ? Promise.resolve(iceServers) : preconnectedIceServers()).then((servers) => {
@@ -130,9 +130,11 @@ async function main() {
   // While the person looks at the preview: the signaling socket (early.js has usually opened it already) and the
   // WebRTC stack get ready (nothing here depends on the room), so that joining costs one trip to the server and the
   // offer.
-  const earlySocket = takeEarlySocket() ?? Promise.resolve(null);
-  earlySocket.then((early) => early && adoptPreconnected(early.ws, early.openedAt));
-  Promise.all([configPromise, earlySocket]).then(([config]) => preconnectAndPrepare(config), () => {});
+  Promise.all([configPromise, takeEarlySocket()]).then(([config, early]) => {
+    if (early && call === null) adoptPreconnected(early.ws, early.openedAt);
+    else early?.ws.close(1000, "not used"); // clicked before it was ready: the call opened its own
+    preconnectAndPrepare(config);
+  }, () => {});
   prewarm();
 }
 

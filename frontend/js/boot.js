@@ -1,13 +1,11 @@
-// The module side of the page's early start (early.js, a classic script, started the camera, the microphone,
-// /config.json and the signaling socket before any module ran). app.js and the lobby take these over, once, instead
-// of starting them again. Should this module run before early.js (the order of async scripts is not guaranteed), it
-// starts media and config itself and claims `parleyEarly`, so that early.js then does nothing.
+// The module side of the page's early start: early.js (inline in index.html, so it ran before any module) started
+// the camera, the microphone, /config.json and the signaling socket. app.js and the lobby take these over, once,
+// instead of starting them again. Had early.js not run (a policy that refused it), this starts media and config
+// itself.
 
 import { openLocalMedia } from "./media.js";
 
-const early =
-  window.parleyEarly ?? (window.parleyEarly = { by: "boot.js", claimed: true, media: null, config: null, socket: null });
-early.claimed = true;
+const early = window.parleyEarly ?? {};
 /** @type {ReturnType<typeof openLocalMedia>|null} */
 let media = openLocalMedia({ started: early.media ?? undefined }); // never rejects
 /** @type {Promise<Response>|null} */

@@ -1,15 +1,13 @@
-// The first thing a page load runs: index.html carries this file inline (allowed by its hash in the CSP), so it runs
-// while the page is parsed, before any script is fetched. Module scripts run only once the whole module graph is
-// fetched and compiled (200 ms and more after navigation on a two-core machine), and even an async classic script
-// waited ~100 ms past its arrival (bench/userpath.py's traces), so what takes longest starts here: opening the camera
-// and microphone, and the signaling socket (its address is in /config.json, which index.html preloads). None of it
-// depends on the room. boot.js (a module) takes all three over. Should it run first, it starts the first two itself
-// and marks `parleyEarly` claimed, and this script then does nothing, so that the camera is never opened twice.
+// The first thing a page load runs: index.html carries this file inline (allowed by its hash in the CSP; the copy is
+// written by `python -m infra.page`), so it runs while the page is parsed, before any script is fetched. Module
+// scripts run only once the whole module graph is fetched and compiled (200 ms and more after navigation on a two-core
+// machine), and even an async classic script waited ~100 ms past its arrival (bench/userpath.py's traces), so what
+// takes longest starts here: opening the camera and microphone, and the signaling socket (its address is in
+// /config.json, which index.html preloads). None of it depends on the room. boot.js (a module) takes all three over.
 (() => {
-  if (window.parleyEarly) return;
   // The same constraints as media.js's VIDEO_CONSTRAINTS (tests/js/early.test.js checks).
   const video = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
-  const early = { by: "early.js", claimed: false, media: null, config: null, socket: null };
+  const early = { media: null, config: null, socket: null };
   if (navigator.mediaDevices?.getUserMedia) {
     early.media = navigator.mediaDevices.getUserMedia({ audio: true, video });
     early.media.catch(() => {}); // boot.js reads the failure and tries each kind alone

@@ -43,6 +43,24 @@ export function startScale(track) {
 }
 
 /**
+ * Scales the sender's video for the start of a call (startScale of its track; 1 undoes an earlier scaling), after the
+ * transceiver exists: the answerer's side, and a prepared connection's whose track came later.
+ * @param {RTCRtpSender} sender
+ * @returns {Promise<boolean>} whether the video now starts scaled down
+ */
+export async function scaleForStart(sender) {
+  const scale = startScale(sender.track);
+  const parameters = sender.getParameters();
+  const encoding = parameters.encodings?.[0];
+  if (!encoding) return false;
+  if ((encoding.scaleResolutionDownBy ?? 1) !== scale) {
+    encoding.scaleResolutionDownBy = scale;
+    await sender.setParameters(parameters);
+  }
+  return scale > 1;
+}
+
+/**
  * The configuration of every connection: the ICE servers, one transport for everything, and the prewarmed DTLS
  * certificate once it exists.
  * @param {RTCIceServer[]} iceServers
@@ -252,14 +270,9 @@ export class Peer extends EventTarget {
     if (this.scaledDown !== undefined) return; // decided once, at the first negotiation
     this.scaledDown = false;
     const sender = this.transceivers.video?.sender;
-    const scale = startScale(sender?.track ?? null);
-    if (!sender || scale <= 1) return;
+    if (!sender) return;
     try {
-      const parameters = sender.getParameters();
-      if (!parameters.encodings?.length) return;
-      parameters.encodings[0].scaleResolutionDownBy = scale;
-      await sender.setParameters(parameters);
-      this.scaledDown = true;
+      this.scaledDown = await scaleForStart(sender);
     } catch {
       this.scaledDown = false; // the browser would not: full size from the start, as before
     }

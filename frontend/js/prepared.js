@@ -9,7 +9,7 @@
 // One at a time, for the first peer only: an offer belongs to one connection, and a connection to one peer.
 
 import { holdTurnReports, releaseTurnReports } from "./icepolicy.js";
-import { addMediaTransceivers, connectionConfiguration, openDataChannels, startScale } from "./peer.js";
+import { addMediaTransceivers, connectionConfiguration, openDataChannels, scaleForStart } from "./peer.js";
 
 /** After this long unused, a prepared offer is not taken (a fresh one is made): its network may have changed. */
 export const PREPARED_MAX_AGE_MS = 5 * 60 * 1000;
@@ -68,14 +68,7 @@ export class PreparedOffer {
     for (const kind of changed) this.tracks[kind] = tracks[kind] ?? null;
     this.attached = this.attached.then(async () => {
       for (const kind of changed) await this.transceivers[kind].sender.replaceTrack(this.tracks[kind]);
-      if (!changed.includes("video")) return;
-      const sender = this.transceivers.video.sender;
-      const scale = startScale(this.tracks.video);
-      const parameters = sender.getParameters();
-      if (!parameters.encodings?.length) return;
-      parameters.encodings[0].scaleResolutionDownBy = scale;
-      await sender.setParameters(parameters);
-      this.scaledDown = scale > 1;
+      if (changed.includes("video")) this.scaledDown = await scaleForStart(this.transceivers.video.sender);
     });
     this.attached.catch(() => {}); // handOver() reports it
   }

@@ -1,5 +1,5 @@
 // early.js, the page's classic script: it asks for camera and microphone with the constraints media.js uses, and
-// for /config.json, once; and it does nothing when boot.js has already started them (no second camera request).
+// for /config.json, once, and opens the socket config.json names.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -10,10 +10,9 @@ import { VIDEO_CONSTRAINTS } from "../../frontend/js/media.js";
 const SOURCE = readFileSync(new URL("../../frontend/js/early.js", import.meta.url), "utf8");
 
 /** Runs early.js in a fresh global with a recording navigator, fetch and WebSocket; returns what it asked for. */
-function runEarly(existing, config = "response") {
+function runEarly(config = "response") {
   const asked = { media: [], fetched: [], sockets: [] };
   const window = {};
-  if (existing) window.parleyEarly = existing;
   const context = {
     window,
     navigator: { mediaDevices: { getUserMedia: (constraints) => (asked.media.push(constraints), Promise.resolve("stream")) } },
@@ -39,22 +38,13 @@ test("asks for both kinds with media.js's constraints, and for config.json, once
   assert.deepEqual(asked.fetched[0], ["config.json", undefined]);
   assert.equal(await window.parleyEarly.media, "stream");
   assert.equal(await window.parleyEarly.config, "response");
-  assert.equal(window.parleyEarly.claimed, false);
-  assert.equal(window.parleyEarly.by, "early.js");
-});
-
-test("does nothing once boot.js has started the page itself", () => {
-  const claimed = { claimed: true, media: null, config: null };
-  const { asked, window } = runEarly(claimed);
-  assert.deepEqual(JSON.parse(JSON.stringify(asked)), { media: [], fetched: [], sockets: [] });
-  assert.equal(window.parleyEarly, claimed);
 });
 
 /** A config.json response as fetch resolves it. */
 const response = (body, ok = true) => ({ ok, clone: () => ({ json: async () => body }) });
 
 test("opens the signaling socket named in config.json, and says when", async () => {
-  const { asked, window } = runEarly(undefined, response({ wsUrl: "wss://api.example/prod" }));
+  const { asked, window } = runEarly(response({ wsUrl: "wss://api.example/prod" }));
   const early = await window.parleyEarly.socket;
   assert.deepEqual(asked.sockets, ["wss://api.example/prod"]);
   assert.equal(early.openedAt, 1234);
@@ -62,7 +52,7 @@ test("opens the signaling socket named in config.json, and says when", async () 
 
 test("opens no socket for a config.json without a ws(s) URL, or a failed one", async () => {
   for (const config of [response({ wsUrl: "https://api.example/prod" }), response({}), response(null, false)]) {
-    const { asked, window } = runEarly(undefined, config);
+    const { asked, window } = runEarly(config);
     assert.equal(await window.parleyEarly.socket, null);
     assert.deepEqual(asked.sockets, []);
   }
