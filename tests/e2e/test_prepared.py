@@ -37,7 +37,7 @@ def test_the_inline_early_script_runs_under_the_pages_policy(new_page: NewPage) 
 
     page = new_page("/", name="Ada", watch=watch)
     page.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
-    assert page.evaluate("() => window.parleyEarly.by") == "early.js"
+    assert page.evaluate("() => window.parleyEarly !== undefined")  # only early.js sets it
     assert violations == []
 
 
@@ -86,8 +86,10 @@ def test_turning_the_camera_off_in_the_lobby_prepares_again_without_video(new_pa
     connected = "() => [...parley.call.peers.values()].some(e => e.state === 'connected')"
     grace.wait_for_function(connected, timeout=TIMEOUT_MS)
 
-    # Then the offer she sent asks to receive video but sends none, and she sees Ada's
-    (offer,) = [s for s in frames.signals() if s["data"].get("description")]
+    # Then the offer she sent is the one prepared again (whole: gathered before the click), asking to receive video
+    # but sending none, and she sees Ada's
+    (offer,) = frames.signals()
+    assert offer["data"]["end"] is True
     video = offer["data"]["description"]["sdp"].split("m=video", 1)[1].split("m=", 1)[0]
     assert "a=recvonly" in video
     remote_videos_playing(grace, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from infra.page import EARLY_SCRIPT, INDEX_HTML, inline_block, inline_script_hashes, script_hash
+from infra.page import EARLY_SCRIPT, INDEX_HTML, inline_block, inline_script_hashes, script_hash, with_early_script
 from infra.static_site import content_security_policy
 
 
@@ -17,7 +17,7 @@ def _meta_csp(html: str) -> dict[str, list[str]]:
 def test_index_html_carries_early_js_inline_exactly() -> None:
     html = INDEX_HTML.read_text()
     block = inline_block(EARLY_SCRIPT.read_text())
-    assert block in html, "frontend/index.html's inline script is not frontend/js/early.js: copy it in again"
+    assert block in html, "frontend/index.html's inline script is not frontend/js/early.js: run python -m infra.page"
     assert html.count("<script>") == 1
 
 
@@ -25,7 +25,7 @@ def test_the_meta_policy_allows_that_script_by_its_hash_and_nothing_else_inline(
     html = INDEX_HTML.read_text()
     expected = script_hash("\n" + EARLY_SCRIPT.read_text())
     assert inline_script_hashes(html) == [expected]
-    assert _meta_csp(html)["script-src"] == ["'self'", expected], f"index.html's CSP must allow {expected}"
+    assert _meta_csp(html)["script-src"] == ["'self'", expected], "run python -m infra.page"
     assert "'unsafe-inline'" not in html
 
 
@@ -39,3 +39,11 @@ def test_the_meta_policy_is_the_header_policy_minus_what_only_a_header_can_say()
     assert header.pop("connect-src") == ["'self'", "wss://api.example"]
     assert header.pop("frame-ancestors") == ["'none'"]  # ignored in a meta policy
     assert meta == header
+
+
+def test_the_writer_puts_a_changed_script_and_its_hash_in_place() -> None:
+    html = INDEX_HTML.read_text()
+    changed = with_early_script(html, "window.x = 1;\n")
+    assert inline_script_hashes(changed) == [script_hash("\nwindow.x = 1;\n")]
+    assert _meta_csp(changed)["script-src"] == ["'self'", script_hash("\nwindow.x = 1;\n")]
+    assert with_early_script(changed, EARLY_SCRIPT.read_text()) == html  # and back: nothing else moved
