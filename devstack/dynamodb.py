@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import re
 import threading
 import time
@@ -107,9 +108,12 @@ def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
     Query runs, its table's all_items is that partition's items; moto filters, sorts, pages and projects them as
     before. Under the request lock, like every moto request here."""
 
+    signature = inspect.signature(query)
+
     @functools.wraps(query)
     def partition_query(table: MotoTable, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        # By name, not position: moto's parameter order is not an interface.
+        index_name = signature.bind(table, hash_key, *args, **kwargs).arguments.get("index_name")
         if index_name is not None or hash_key is None or table.range_key_attr is None:
             return query(table, hash_key, *args, **kwargs)
         table.all_items = lambda: list(table.items.get(hash_key, {}).values())  # type: ignore[method-assign]
