@@ -130,11 +130,13 @@ async function main() {
   // While the person looks at the preview: the signaling socket (early.js has usually opened it already) and the
   // WebRTC stack get ready (nothing here depends on the room), so that joining costs one trip to the server and the
   // offer.
-  Promise.all([configPromise, takeEarlySocket()]).then(([config, early]) => {
+  // Adopted the moment it exists (not once config.json is parsed too): a click finds it warm.
+  const earlySocket = takeEarlySocket() ?? Promise.resolve(null);
+  earlySocket.then((early) => {
     if (early && call === null) adoptPreconnected(early.ws, early.openedAt);
     else early?.ws.close(1000, "not used"); // clicked before it was ready: the call opened its own
-    preconnectAndPrepare(config);
-  }, () => {});
+  });
+  Promise.all([configPromise, earlySocket]).then(([config]) => preconnectAndPrepare(config), () => {});
   prewarm();
 }
 
