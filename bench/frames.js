@@ -10,8 +10,10 @@
       try {
         const message = JSON.parse(text);
         record.action = message.action ?? null;
-        if (message.action === "signal") {
-          const data = message.data ?? {};
+        // A signal's payload, or the first offer a `join` carries (`offer`, docs/protocol.md): both are relayed.
+        const relayed = message.action === "signal" ? message.data : message.action === "join" ? message.offer : null;
+        if (relayed) {
+          const data = relayed;
           record.dataBytes = encoder.encode(JSON.stringify(data)).length;
           record.kind = data.description?.type ?? (Array.isArray(data.candidates) ? "candidates" : "other");
           record.candidates = Array.isArray(data.candidates) ? data.candidates.length : 0;

@@ -32,7 +32,9 @@
     send(text) {
       try {
         const message = JSON.parse(text);
-        marks.trace.push({ dir: "out", at: now(), type: message.action ?? message.type ?? null, data: message.data === undefined ? null : JSON.stringify(message.data) });
+        // A signal's payload, or the offer a `join` carries (relayed to the member as a `signal`).
+        const data = message.data ?? message.offer;
+        marks.trace.push({ dir: "out", at: now(), type: message.action ?? message.type ?? null, data: data === undefined || data === null ? null : JSON.stringify(data) });
       } catch {}
       return super.send(text);
     }

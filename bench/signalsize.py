@@ -91,7 +91,7 @@ def frames(pages: list[Page]) -> list[dict[str, Any]]:
 
 
 def summarize(recorded: list[dict[str, Any]], people: int) -> dict[str, Any]:
-    signals = [f for f in recorded if f["action"] == "signal"]
+    signals = [f for f in recorded if f["kind"] is not None]  # signals, and the offers joins carried
 
     def largest(kind: str, phase: str | None = None, key: str = "bytes") -> int:
         return max(

@@ -107,8 +107,9 @@ def critical_hops(first: list[dict[str, Any]], second: list[dict[str, Any]], *, 
     """Sequential trips through the signaling service before both sides can start ICE checks.
 
     Each trip's depth: `joined` (and the other side's `peer-joined`) is 1; a `signal` is one more than the deepest
-    message its sender had received when it sent it. A side can start its checks once it has the remote description
-    and the first remote candidates; the critical path is the deepest of those four messages."""
+    message its sender had received when it sent it (so the offer a `join` carried is 1, like `joined`). A side can
+    start its checks once it has the remote description and the first remote candidates; the critical path is the
+    deepest of those four messages."""
     traces = {"first": [e for e in first if e["at"] >= since], "second": [e for e in second if e["at"] >= since]}
     depth_of: dict[tuple[str, int], int] = {}
 
@@ -118,7 +119,7 @@ def critical_hops(first: list[dict[str, Any]], second: list[dict[str, Any]], *, 
     sent: dict[str, tuple[str, float]] = {}
     for side, trace in traces.items():
         for event in trace:
-            if event["dir"] == "out" and event["type"] == "signal":
+            if event["dir"] == "out" and event["type"] in ("signal", "join") and event["data"] is not None:
                 sent[event["data"]] = (side, event["at"])
     # In order of arrival, so a sender's depth is known before its messages are reached.
     arrivals = sorted(

@@ -38,14 +38,20 @@ async function main() {
 
   const lobby = new Lobby(async (choice) => {
     lastChoice = choice;
-    let wsUrl;
+    let wsUrl, iceServers;
     try {
-      ({ wsUrl } = await configPromise);
+      ({ wsUrl, iceServers } = await configPromise);
     } catch (error) {
       ui.showBanner(`Cannot find the signaling server (${error.message}). Is the site deployed completely?`, { code: "config" });
       ui.setStatus("error", "Server unavailable");
       $("lobby").classList.remove("busy");
       return;
+    }
+    // Clicked before the lobby knew its ICE servers (the camera answered before config.json was read): the first
+    // offer is made now, and `join` waits for it to carry it (call.js).
+    if (!lobbyIce && iceServers) {
+      lobbyIce = iceServers;
+      prepare();
     }
     lobby.hide();
     call = new Call({

@@ -20,6 +20,15 @@ const STATS_INTERVAL_MS = 2000;
 // How long a peer whose signaling socket dropped (peer-left "disconnected"/"gone") keeps its tile while our media
 // link to it is still up: it is most likely reconnecting.
 const AWAY_GRACE_MS = 30000;
+const EARLY_SIGNALS_MAX = 64; // signals kept for our first `joined`; beyond, the oldest go
+const JOIN_OFFER_WAIT_MS = 1000; // setting an offer takes 5-120 ms here; past this, something is wrong with it
+
+/** Settles when `promise` does (either way), or after `ms`. */
+const within = (promise, ms) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+    promise.then(resolve, resolve);
+  });
 const $ = (id) => document.getElementById(id);
 
 /** A person-readable sentence for each server error code (docs/protocol.md, "Error codes"). */
@@ -74,6 +83,12 @@ export class Call {
     this.capacity = choice.capacity ?? null;
     this.ended = false;
     this.signaling = new SignalingClient({ wsUrl, room: this.room, name: this.name, capacity: choice.capacity });
+    // The lobby's first connection (prepared.js), ours from the click: its offer rides on `join` when it is set by
+    // then, and the first peer takes the connection on `joined`.
+    this.prepared = takePreparedOffer(this.#outgoing());
+    this.signaling.joinOffer = (maxBytes) => this.prepared?.joinPayload(maxBytes) ?? null;
+    /** @type {object[]} `signal`s of our room heard before our first `joined` (the answer to `join.offer` can be) */
+    this.early = [];
     this.abort = new AbortController();
     this.reachability = new ReachabilityWatch((unreachable) => this.#renderReachability(unreachable));
     this.transfers = new Transfers({ createURL: (b) => URL.createObjectURL(b), revokeURL: (u) => URL.revokeObjectURL(u) });
@@ -86,7 +101,12 @@ export class Call {
     // Joining first: the socket is usually open already (preconnected in the lobby), so `join` leaves now and the
     // screen is drawn while it travels.
     this.#bindSignaling();
-    this.signaling.start();
+    // `join` carries the prepared offer (prepared.js): if the click came while it was still being set, the join
+    // waits for it, at most JOIN_OFFER_WAIT_MS. That costs the member nothing: an offer sent after `joined` would
+    // leave no earlier than that, and then take one more trip.
+    const offerSet = this.prepared?.offer;
+    if (offerSet) within(offerSet, JOIN_OFFER_WAIT_MS).then(() => !this.ended && this.signaling.start());
+    else this.signaling.start();
     $("call").hidden = false;
     $("topbar-room").hidden = false;
     $("room-name").textContent = this.room;
@@ -124,6 +144,8 @@ export class Call {
     $("devices-button").setAttribute("aria-expanded", "false");
     this.abort.abort();
     for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId);
+    this.prepared?.close();
+    this.prepared = null;
     for (const track of [this.mic, this.camera, this.screen]) track?.stop();
     this.transfers.clear(); // received files leave memory with the call (their links stop working)
     this.fileCards.clear();
@@ -163,8 +185,12 @@ export class Call {
       if (this.roster.accept(event)) this.#onPeerLeft(event);
     });
     on("left", (message) => this.roster.left(message));
-    on("signal", ({ room, from, data }) => {
+    on("signal", (message) => {
+      const { room, from, data } = message;
       if (this.roster.current(room)) this.#onSignal(from, data); // a late signal of a room we left is not ours
+      else if (this.roster.room === null && room === this.room && this.early.push(message) > EARLY_SIGNALS_MAX) {
+        this.early.shift();
+      }
     });
     on("server-error", (error) => this.#onServerError(error));
     on("gateway-error", ({ message, retryInMs }) => this.#onGatewayError(message, retryInMs));
@@ -197,6 +223,14 @@ export class Call {
     if (message.limits) this.onLimits(message.limits);
     const listed = new Map((message.peers ?? []).map((p) => [p.peerId, p.name ?? ""]));
     const sameIdentity = this.selfId === message.peerId;
+    // Who takes the prepared connection: whoever our `join` carried its offer to, or else the first we offer to.
+    const offeredTo = typeof message.offeredTo === "string" && listed.has(message.offeredTo) ? message.offeredTo : null;
+    const preparedFor = (peerId) => {
+      if (!this.prepared || (offeredTo !== null && peerId !== offeredTo)) return null;
+      const prepared = this.prepared;
+      this.prepared = null;
+      return prepared;
+    };
     this.selfId = message.peerId;
     // Whoever we still hold but the server does not list: if our media link to them is up they are probably
     // reconnecting too, so give them time; otherwise they are gone.
@@ -217,10 +251,16 @@ export class Call {
         known.peer.start(); // we heard peer-joined just before our own joined: we are the newcomer after all
       } else {
         if (known) this.#removePeer(peerId);
-        this.#addPeer(peerId, name, true);
+        this.#addPeer(peerId, name, true, undefined, preparedFor(peerId), peerId === offeredTo);
       }
     }
-    discardPreparedOffer(); // an empty room, or a resume: nobody to offer to now, and the next newcomer offers to us
+    // An empty room, or a resume: nobody to offer to now, and the next newcomer offers to us.
+    this.prepared?.close();
+    this.prepared = null;
+    discardPreparedOffer();
+    for (const early of this.early.splice(0)) {
+      if (early.room === message.room) this.#onSignal(early.from, early.data);
+    }
     for (const event of later) {
       if (event.type === "peer-joined") this.#onPeerJoined(event);
       else this.#onPeerLeft(event);
@@ -321,7 +361,15 @@ export class Call {
     return { audio: this.mic, video: this.screen ?? this.camera };
   }
 
-  #addPeer(peerId, name, initiator, sessions = new RemoteSessions()) {
+  /**
+   * @param {string} peerId
+   * @param {string} name
+   * @param {boolean} initiator we offer (we are the newcomer)
+   * @param {RemoteSessions} [sessions]
+   * @param {import("./prepared.js").PreparedOffer|null} [prepared] the lobby's connection, for the first we offer to
+   * @param {boolean} [offered] our `join` carried its offer to this peer
+   */
+  #addPeer(peerId, name, initiator, sessions = new RemoteSessions(), prepared = null, offered = false) {
     const peer = new Peer({
       selfId: this.selfId,
       peerId,
@@ -331,7 +379,8 @@ export class Call {
       send: (data) => this.signaling.signal(peerId, data),
       maxPayloadBytes: () => this.signaling.limits.maxSignalBytes,
       tracks: this.#outgoing(),
-      prepared: initiator ? takePreparedOffer(this.#outgoing()) : null, // the lobby's offer, for the first one
+      prepared: initiator ? prepared : null,
+      offered,
     });
     const entry = {
       peer,

@@ -60,6 +60,11 @@ export async function scaleForStart(sender) {
   return scale > 1;
 }
 
+/** A new session id (`sid`, docs/protocol.md section 2.7): 12 characters from [0-9a-z]. */
+export function newSid() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(36).padStart(2, "0")).join("");
+}
+
 /**
  * The configuration of every connection: the ICE servers, one transport for everything, and the prewarmed DTLS
  * certificate once it exists.
@@ -125,13 +130,14 @@ export class Peer extends EventTarget {
    * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} options.tracks what we send now
    * @param {import("./prepared.js").PreparedOffer|null} [options.prepared] a connection whose offer was made in the
    *   lobby, for the newcomer's first peer: it is sent at once (its candidates inside), nothing is made again
+   * @param {boolean} [options.offered] the prepared offer reached this peer already, carried by our `join`
    */
-  constructor({ selfId, peerId, name, iceServers, initiator, send, maxPayloadBytes, tracks, prepared = null }) {
+  constructor({ selfId, peerId, name, iceServers, initiator, send, maxPayloadBytes, tracks, prepared = null, offered = false }) {
     super();
     this.peerId = peerId;
     this.name = name;
     // Names this connection object in every payload, so the other side can tell a new session from a late message.
-    this.sid = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(36).padStart(2, "0")).join("");
+    this.sid = prepared ? prepared.sid : newSid();
     this.polite = selfId < peerId;
     this.tracks = { ...tracks };
     this.sendRaw = send;
@@ -165,7 +171,7 @@ export class Peer extends EventTarget {
     pc.addEventListener("iceconnectionstatechange", () => this.#emitState());
     pc.addEventListener("signalingstatechange", () => this.#emitState());
 
-    if (prepared) this.#sendPrepared(prepared);
+    if (prepared) this.#sendPrepared(prepared, offered);
     else if (initiator) this.#start();
     else this.timers.fallback = setTimeout(() => this.#start(), FIRST_OFFER_FALLBACK_MS);
   }
@@ -222,18 +228,22 @@ export class Peer extends EventTarget {
     this.#offer();
   }
 
-  /** The newcomer's first connection, made in the lobby: its offer goes now, with every candidate gathered so far. */
-  async #sendPrepared(prepared) {
+  /**
+   * The newcomer's first connection, made in the lobby: its offer goes now, with every candidate gathered so far,
+   * unless our `join` carried it to this peer already (`offered`); later candidates follow it.
+   */
+  async #sendPrepared(prepared, offered) {
     this.started = true;
     this.makingOffer = true; // until the prepared offer has gone: a `negotiationneeded` meanwhile waits for it
     this.transceivers = { ...prepared.transceivers };
     this.channels = prepared.channels;
+    this.seq.next = 2; // the offer is this session's first payload (seq 1), whoever carries it
     try {
-      const { description, complete } = await prepared.handOver((candidate) => this.batcher.add(candidate));
+      const { payload, later } = await prepared.handOver((candidate) => this.batcher.add(candidate));
       // Whether the video starts scaled down is known once the tracks are attached, well before it connects.
       prepared.attached.then(() => (this.scaledDown = prepared.scaledDown)).catch((error) => this.#emit("error", { error }));
-      // Complete: the description holds every candidate there will be, so it says so (one message for everything).
-      this.#send(complete ? { description, candidates: [], end: true } : { description });
+      if (!offered && !this.closed) this.sendRaw(payload);
+      for (const candidate of later) this.batcher.add(candidate); // found after `join` carried the offer
       this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);
     } catch (error) {
       this.#emit("error", { error });

@@ -6,10 +6,14 @@
 // first peer's connection takes it over (Peer, `prepared`) and its offer leaves at once, every candidate inside:
 // creating the offer, setting it and gathering leave the critical path of joining (bench/userpath.py).
 //
+// When the offer is set by the time `join` leaves, `join` carries it (`offer`, docs/protocol.md): the server posts it
+// to the room's first member right behind `peer-joined`, one trip instead of two, and `joined.offeredTo` says who.
+//
 // One at a time, for the first peer only: an offer belongs to one connection, and a connection to one peer.
 
 import { holdTurnReports, releaseTurnReports } from "./icepolicy.js";
-import { addMediaTransceivers, connectionConfiguration, openDataChannels, scaleForStart } from "./peer.js";
+import { addMediaTransceivers, connectionConfiguration, newSid, openDataChannels, scaleForStart } from "./peer.js";
+import { utf8Length } from "./limits.js";
 
 /** After this long unused, a prepared offer is not taken (a fresh one is made): its network may have changed. */
 export const PREPARED_MAX_AGE_MS = 5 * 60 * 1000;
@@ -28,6 +32,9 @@ export class PreparedOffer {
     this.kinds = { audio: Boolean(kinds.audio), video: Boolean(kinds.video) };
     this.iceServers = iceServers;
     this.madeAt = performance.now();
+    this.sid = newSid(); // the session this connection is, in every payload (the Peer that takes it keeps it)
+    /** @type {object|null} the offer's payload, once made for `join` (joinPayload) */ this.payload = null;
+    /** @type {(RTCIceCandidate|null)[]} candidates found after the payload was made, until handOver */ this.later = [];
     /** @type {Tracks} */ this.tracks = { audio: null, video: null };
     this.attached = Promise.resolve();
     this.pc = new RTCPeerConnection(connectionConfiguration(iceServers));
@@ -74,20 +81,45 @@ export class PreparedOffer {
   }
 
   /**
-   * The offer to send, once set: with every candidate gathered so far in its SDP, and whether gathering is over
-   * (then nothing follows it). Candidates found later go to `sink` (null: end of candidates) from this moment on.
-   * The tracks may still be being attached (`attached`): the offer does not depend on them.
+   * The offer as its session's first payload (seq 1, every candidate gathered so far in its SDP, and `end` when
+   * gathering is over), for `join` to carry; null if the offer is not set yet or the payload would be over
+   * `maxBytes`. Once made, it is the offer: candidates found later wait for handOver.
+   * @param {number} maxBytes
+   * @returns {object|null}
+   */
+  joinPayload(maxBytes) {
+    if (this.payload) return this.payload;
+    if (this.pc.signalingState !== "have-local-offer") return null;
+    // Read and switched over in one task: no candidate event can fall between the description and the sink.
+    const payload = this.#payload();
+    if (utf8Length(JSON.stringify(payload)) > maxBytes) return null;
+    this.payload = payload;
+    this.sink = (candidate) => this.later.push(candidate);
+    return payload;
+  }
+
+  /**
+   * The offer's payload once set (the one joinPayload made, if it did): `sid`, `seq` 1, the description with every
+   * candidate gathered so far, and `candidates: [], end: true` when gathering is over (nothing follows it).
+   * Candidates found from this moment on go to `sink` (null: end of candidates); `later` are those found since
+   * joinPayload made the payload, for the caller to pass on after it. The tracks may still be being attached
+   * (`attached`): the offer does not depend on them.
    * @param {(candidate: RTCIceCandidate|null) => void} sink
-   * @returns {Promise<{description: RTCSessionDescriptionInit, complete: boolean}>}
+   * @returns {Promise<{payload: object, later: (RTCIceCandidate|null)[]}>}
    */
   async handOver(sink) {
     await this.offer;
-    // Read and switched over in one task: no candidate event can fall between the description and the sink.
-    const description = this.pc.localDescription.toJSON();
-    const complete = this.pc.iceGatheringState === "complete";
+    const payload = this.payload ?? this.#payload();
+    this.payload = payload;
     this.sink = sink;
     releaseTurnReports(this.pc);
-    return { description, complete };
+    return { payload, later: this.later.splice(0) };
+  }
+
+  #payload() {
+    const description = this.pc.localDescription.toJSON();
+    const complete = this.pc.iceGatheringState === "complete";
+    return { sid: this.sid, seq: 1, description, ...(complete ? { candidates: [], end: true } : {}) };
   }
 
   close() {

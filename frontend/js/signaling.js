@@ -192,6 +192,12 @@ export class SignalingClient extends EventTarget {
     this.lastGatewayError = -Infinity;
     this.joinPending = false;
     this.joinsSent = 0; // on the current socket
+    /**
+     * Asked once, by the first fresh `join`: a payload for it to carry to the room's first member (`offer`,
+     * docs/protocol.md), or null. `joined.offeredTo` says whether it was delivered, and to whom.
+     * @type {((maxBytes: number) => object|null)|null}
+     */
+    this.joinOffer = null;
     this.stats = {
       sent: 0,
       received: 0,
@@ -301,6 +307,11 @@ export class SignalingClient extends EventTarget {
     const join = { action: "join", room: this.room, name: this.name };
     if (this.capacity) join.capacity = this.capacity;
     if (this.peerId && this.token) Object.assign(join, { peerId: this.peerId, token: this.token });
+    else if (this.joinOffer) {
+      const offer = this.joinOffer(this.limits.maxSignalBytes);
+      this.joinOffer = null; // a join sent again (its fate unknown) goes without: the offer then follows `joined`
+      if (offer) join.offer = offer;
+    }
     clearTimeout(this.timers.join);
     if (!this.#send(join)) return; // only a name far over any limit could do this; too-large has said so
     this.joinPending = true;

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import JsonValue
 
 from signaling import wire
 from signaling.definition import (
@@ -35,7 +36,7 @@ from signaling.errors import (
     UnknownPeer,
 )
 from signaling.ice import configured_ice_servers
-from signaling.models import Join, Signal, dumps, left, peer_joined, peer_left, undelivered
+from signaling.models import Join, Signal, dumps, left, peer_joined, peer_left, relayed, undelivered
 from signaling.observability import logger
 from signaling.sender import Sender
 from signaling.settings import Settings
@@ -130,6 +131,7 @@ class Signaling:
         if request.capacity is not None and request.capacity > self._settings.max_capacity:
             admit()  # counted, as every request that passed validation
             raise BadRequest(f"'capacity' can be at most {self._settings.max_capacity} here.")
+        offer = None if request.offer is None else self._payload("offer", request.offer, admit)
         expires_at = int(connected_at) + CONNECTION_MAX_SECONDS
         if request.peer_id is not None and request.token is not None:
             resumed = self._resume(conn, request, request.peer_id, request.token, expires_at, admit)
@@ -146,10 +148,36 @@ class Signaling:
             # The room as the seat's transaction committed it: nothing needs reading again (see _seat).
             others = [m for m in room.live if m.peer_id != peer_id]
             others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, room.seq))
-            return self._joined(room, peer_id, token, request.name, others, resumed=False)
+            offered_to = self._relay_offer(request.room, peer_id, others, offer) if offer is not None else None
+            return self._joined(room, peer_id, token, request.name, others, resumed=False, offered_to=offered_to)
         except Exception:
             self._abandon_seat(conn, peer_id)
             raise
+
+    def _payload(self, field: str, value: JsonValue, admit: Admit) -> str:
+        """A payload to relay (`signal.data`, `join.offer`), serialized, once it is known to be within the limit."""
+        data = wire.dumps(value)  # RFC 8259 only: wire.decode let no NaN or lone surrogate in
+        size = len(data.encode())
+        if size > self._settings.max_signal_bytes:
+            admit()  # counted, as every request that passed validation
+            raise TooLarge(f"'{field}' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")
+        return data
+
+    def _relay_offer(self, room: str, peer_id: str, others: list[Member], offer: str) -> str | None:
+        """Post the join's `offer` to the room's first other member, right behind its `peer-joined` (the same
+        socket, in order), as the `signal` it would have been. Returns that member's peerId, or None when there is
+        nobody or the post failed: the join stands, and the client sends the offer as a `signal` (rule 4)."""
+        if not others:
+            return None
+        target = others[0]
+        try:
+            delivered = self._sender.send(target.conn, relayed(room, peer_id, offer))
+        except (Unavailable, Internal):
+            return None  # logged by the sender; nothing is known about the socket
+        if not delivered:
+            self._socket_gone(room, target)
+            return None
+        return target.peer_id
 
     def _abandon_seat(self, conn: str, peer_id: str) -> None:
         """A join failed after its seat was committed (a read or the TURN secret failed): free the seat, so that the
@@ -262,7 +290,15 @@ class Signaling:
         return self._joined(room, peer.peer_id, token, name, others, resumed=True)
 
     def _joined(
-        self, room: Room, peer_id: str, token: str, name: str, others: list[Member], *, resumed: bool
+        self,
+        room: Room,
+        peer_id: str,
+        token: str,
+        name: str,
+        others: list[Member],
+        *,
+        resumed: bool,
+        offered_to: str | None = None,
     ) -> dict[str, Any]:
         settings = self._settings
         return {
@@ -275,6 +311,7 @@ class Signaling:
             "resumed": resumed,
             "seq": room.seq,
             "peers": [{"peerId": m.peer_id, "name": m.name} for m in others],
+            "offeredTo": offered_to,
             "iceServers": self._ice_servers(peer_id),
             "limits": {
                 "maxSignalBytes": settings.max_signal_bytes,
@@ -300,11 +337,7 @@ class Signaling:
     def signal(self, conn: str, request: Signal, *, admit: Admit = _free) -> None:
         """Relay `data` to one peer of the sender's room: one DynamoDB round trip (with the per-connection limit's,
         `admit`, alongside) and one post."""
-        data = wire.dumps(request.data)  # RFC 8259 only: wire.decode let no NaN or lone surrogate in
-        size = len(data.encode())
-        if size > self._settings.max_signal_bytes:
-            admit()  # counted, as every request that passed validation
-            raise TooLarge(f"'data' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")
+        data = self._payload("data", request.data, admit)
         sender, target = self._admitted(admit, lambda: self._storage.connection_and_peer(conn, request.to))
         if sender is None:
             raise NotJoined("Join a room before sending signals.")
@@ -312,8 +345,7 @@ class Signaling:
             raise BadRequest("You cannot signal yourself.")
         if target is None or target.room != sender.room:
             raise UnknownPeer(f'There is no peer "{request.to}" in room "{sender.room}".')
-        room = json.dumps(sender.room)
-        message = f'{{"type":"signal","room":{room},"from":{json.dumps(sender.peer_id)},"data":{data}}}'
+        message = relayed(sender.room, sender.peer_id, data)
         for _ in range(3):
             if self._sender.send(target.conn, message):
                 return

@@ -27,6 +27,9 @@ class Join(ClientMessage):
     token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME_LENGTH)] = ""
     capacity: Annotated[int, Field(ge=2)] | None = None
+    offer: JsonValue = None
+    """The newcomer's first `signal.data` for the room's first peer (its offer), relayed with the join: one trip
+    instead of two (docs/protocol.md, "join"). Null or absent: none."""
 
 
 class Signal(ClientMessage):
@@ -112,6 +115,11 @@ def peer_left(room: str, peer_id: str, reason: Literal["left", "disconnected", "
 def left(room: str, peer_id: str, seq: int) -> dict[str, Any]:
     """The answer to `leave`: `peer_id` left `room`, membership change number `seq`."""
     return {"type": "left", "room": room, "peerId": peer_id, "seq": seq}
+
+
+def relayed(room: str, sender: str, data: str) -> str:
+    """A `signal` as its recipient hears it; `data` is the payload already serialized (it is relayed untouched)."""
+    return f'{{"type":"signal","room":{wire.dumps(room)},"from":{wire.dumps(sender)},"data":{data}}}'
 
 
 def undelivered(room: str, to: str, count: int, reason: Literal["mailbox-full", "peer-left"]) -> dict[str, Any]:

@@ -1,11 +1,15 @@
 """The newcomer's first offer is made in the lobby (frontend/js/prepared.js): with the ICE servers from config.json
 (no TURN here; tests/e2e/test_turn.py has the `ice` request), the page makes its first connection and offer before
-the click, and sends that offer, every candidate inside, the moment `joined` names the first peer."""
+the click; `join` carries that offer, every candidate inside, to the room's first member (`joined.offeredTo`)."""
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
@@ -41,7 +45,7 @@ def test_the_inline_early_script_runs_under_the_pages_policy(new_page: NewPage) 
     assert violations == []
 
 
-def test_the_first_offer_is_prepared_in_the_lobby_and_sent_whole(new_page: NewPage) -> None:
+def test_the_first_offer_is_prepared_in_the_lobby_and_rides_on_the_join(new_page: NewPage) -> None:
     # Given Ada waits in a room, and Grace's lobby has prepared its offer (gathering complete) before she clicks
     ada = new_page("/", name="Ada")
     room = create_room(ada)
@@ -54,18 +58,66 @@ def test_the_first_offer_is_prepared_in_the_lobby_and_sent_whole(new_page: NewPa
     remote_videos_playing(ada, 1)
     remote_videos_playing(grace, 1)
 
-    # Then her whole side of the setup was one message: the offer, its candidates in the SDP, and the end
+    # Then her whole side of the setup was her `join`: it carried the offer, its candidates in the SDP, and the end
     ada_id = ada.evaluate("() => parley.call.signaling.peerId")
-    (offer,) = frames.signals()
-    assert offer["to"] == ada_id
-    data = offer["data"]
+    (join,) = [frame for frame in frames.sent if frame.get("action") == "join"]
+    data = join["offer"]
     assert data["seq"] == 1
     assert data["description"]["type"] == "offer"
     assert "a=candidate:" in data["description"]["sdp"]
     assert data["candidates"] == []
     assert data["end"] is True
+    assert not frames.signals()
+    (joined,) = [frame for frame in frames.received if frame.get("type") == "joined"]
+    assert joined["offeredTo"] == ada_id
     # And nothing is left prepared: the connection is the call's now
     assert grace.evaluate("() => parley.prepared()") is None
+
+
+def test_an_answer_that_overtakes_joined_is_kept_for_it(new_page: NewPage) -> None:
+    """The answer to the offer `join` carried comes from another invocation than `joined` (the route's reply), so it
+    can arrive first; the page keeps it until `joined` says whose it is."""
+    # Given Ada waits in a room, and Grace's socket hears `joined` only after the first `signal` (held back here)
+    ada = new_page("/", name="Ada")
+    room = create_room(ada)
+    order: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    def overtake(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        held: list[str | bytes] = []
+
+        def from_server(message: str | bytes) -> None:
+            kind = json.loads(message).get("type")
+            if kind == "joined" and not order:
+                held.append(message)  # until the first signal has been delivered
+                return
+            route.send(message)
+            order.append(kind)
+            if kind == "signal" and held:
+                route.send(held.pop())
+                order.append("joined")
+
+        def from_page(message: str | bytes) -> None:
+            sent.append(json.loads(message))
+            server.send(message)
+
+        server.on_message(from_server)
+        route.on_message(from_page)
+
+    grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.route_web_socket(re.compile("^ws"), overtake))
+    grace.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
+
+    # When she joins, her offer riding on the join
+    join_room(grace)
+
+    # Then the answer came before `joined`, was applied after it, and they see each other: she never offered again
+    remote_videos_playing(grace, 1)
+    remote_videos_playing(ada, 1)
+    assert order[:2] == ["signal", "joined"]
+    (join,) = [frame for frame in sent if frame.get("action") == "join"]
+    assert join["offer"]["description"]["type"] == "offer"
+    assert not [frame for frame in sent if frame.get("action") == "signal"]
 
 
 def test_turning_the_camera_off_in_the_lobby_prepares_again_without_video(new_page: NewPage) -> None:
@@ -86,11 +138,12 @@ def test_turning_the_camera_off_in_the_lobby_prepares_again_without_video(new_pa
     connected = "() => [...parley.call.peers.values()].some(e => e.state === 'connected')"
     grace.wait_for_function(connected, timeout=TIMEOUT_MS)
 
-    # Then the offer she sent is the one prepared again (whole: gathered before the click), asking to receive video
-    # but sending none, and she sees Ada's
-    (offer,) = frames.signals()
-    assert offer["data"]["end"] is True
-    video = offer["data"]["description"]["sdp"].split("m=video", 1)[1].split("m=", 1)[0]
+    # Then the offer her `join` carried is the one prepared again (whole: gathered before the click), asking to
+    # receive video but sending none, and she sees Ada's
+    (join,) = [frame for frame in frames.sent if frame.get("action") == "join"]
+    assert not frames.signals()
+    assert join["offer"]["end"] is True
+    video = join["offer"]["description"]["sdp"].split("m=video", 1)[1].split("m=", 1)[0]
     assert "a=recvonly" in video
     remote_videos_playing(grace, 1)
 

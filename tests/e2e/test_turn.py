@@ -127,11 +127,12 @@ def test_with_turn_the_lobby_asks_ice_and_prepares_its_offer_through_the_relay(n
     grace.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
     assert [frame for frame in frames[0].sent if frame.get("action") == "ice"] == [{"action": "ice"}]
 
-    # Then her first signal is that offer, whose candidates are the relay's, and the call connects through coturn
+    # Then her `join` carries that offer, whose candidates are the relay's, and the call connects through coturn
     join_room(grace)
     remote_videos_playing(ada, 1)
     remote_videos_playing(grace, 1)
-    first = frames[0].signals()[0]["data"]
+    (join,) = [frame for frame in frames[0].sent if frame.get("action") == "join"]
+    first = join["offer"]
     assert first["description"]["type"] == "offer"
     assert "typ relay" in first["description"]["sdp"]
     assert selected_pair(grace)["local"]["type"] == "relay"
