@@ -147,8 +147,10 @@ class Signaling:
         try:
             # The room as the seat's transaction committed it: nothing needs reading again (see _seat).
             others = [m for m in room.live if m.peer_id != peer_id]
-            others = self._deliver(request.room, others, peer_joined(request.room, peer_id, request.name, room.seq))
-            offered_to = self._relay_offer(request.room, peer_id, others, offer) if offer is not None else None
+            others, told = self._deliver(
+                request.room, others, peer_joined(request.room, peer_id, request.name, room.seq)
+            )
+            offered_to = self._relay_offer(request.room, peer_id, others, told, offer) if offer is not None else None
             return self._joined(room, peer_id, token, request.name, others, resumed=False, offered_to=offered_to)
         except Exception:
             self._abandon_seat(conn, peer_id)
@@ -163,11 +165,12 @@ class Signaling:
             raise TooLarge(f"'{field}' is {size} bytes; the limit is {self._settings.max_signal_bytes}.")
         return data
 
-    def _relay_offer(self, room: str, peer_id: str, others: list[Member], offer: str) -> str | None:
+    def _relay_offer(self, room: str, peer_id: str, others: list[Member], told: set[str], offer: str) -> str | None:
         """Post the join's `offer` to the room's first other member, right behind its `peer-joined` (the same
         socket, in order), as the `signal` it would have been. Returns that member's peerId, or None when there is
-        nobody or the post failed: the join stands, and the client sends the offer as a `signal` (rule 4)."""
-        if not others:
+        nobody, that member was not told of the newcomer (`told`: the sockets its `peer-joined` reached; rule 3),
+        or the post failed: the join stands, and the client sends the offer as a `signal` (rule 4)."""
+        if not others or others[0].conn not in told:
             return None
         target = others[0]
         try:
@@ -501,14 +504,17 @@ class Signaling:
         if recorded:
             self._storage.departure_announced(peer_id, conn)
 
-    def _deliver(self, room_name: str, recipients: list[Member], message: dict[str, Any]) -> list[Member]:
+    def _deliver(
+        self, room_name: str, recipients: list[Member], message: dict[str, Any]
+    ) -> tuple[list[Member], set[str]]:
         """Post to several members at once. A member whose socket is gone keeps its seat for the grace period (see
         _socket_gone). Returns the members still seated (a member whose post failed otherwise, or did not finish
-        within the budget, stays: nothing is known about it). Never raises for a post: what was committed before
-        the fan-out stays valid whatever the posts do."""
+        within the budget, stays: nothing is known about it), and the sockets the message reached. Never raises for
+        a post: what was committed before the fan-out stays valid whatever the posts do."""
         delivery = self._sender.fan_out([m.conn for m in recipients], dumps(message))
         self._drop_gone(room_name, recipients, delivery.gone)
-        return [m for m in recipients if m.conn not in delivery.gone or self._holds_seats()]
+        reached = {m.conn for m in recipients} - delivery.gone - delivery.failed
+        return [m for m in recipients if m.conn not in delivery.gone or self._holds_seats()], reached
 
     def _drop_gone(self, room_name: str, recipients: list[Member], gone: set[str]) -> None:
         for member in recipients:

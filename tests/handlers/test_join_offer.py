@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from signaling import wiring
+from signaling.sender import Sender
 
 from .conftest import MANAGEMENT_ENDPOINT, Harness
 
@@ -110,3 +111,20 @@ def test_when_the_offer_cannot_be_posted_the_join_stands_and_names_nobody(
     assert joined["peers"] == [{"peerId": ada, "name": ""}]
     grace = aws.grace_periods()
     assert [body["connectionId"] for body, _ in grace] == (["connA="] if status == 410 else [])
+
+
+def test_a_member_that_did_not_hear_peer_joined_is_not_sent_the_offer(
+    aws: Harness, stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 3: a signal never comes from a peer its recipient has not heard of."""
+    aws.join("connA=")
+    stub.add_client_error("post_to_connection", service_error_code="LimitExceededException", http_status_code=429)
+    relayed: list[str] = []
+    monkeypatch.setattr(Sender, "send", lambda self, conn, message: relayed.append(conn) or True)
+
+    joined = aws.join("connB=", offer=OFFER)
+
+    stub.assert_no_pending_responses()  # peer-joined was refused
+    assert joined["type"] == "joined"
+    assert joined["offeredTo"] is None
+    assert relayed == []
