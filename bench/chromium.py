@@ -18,4 +18,8 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
     # Without it Chromium gathers no ICE candidates on loopback and never connects.
     "--allow-loopback-in-peer-connection",
+    # Headless Chromium 156 still builds each window's omnibox popup, two WebUI pages in a renderer of their own
+    # (`--top-chrome-webui`) that burn ~18% of a core each, per browser context, all the time: on two cores that is
+    # CPU taken from the pages under test (and from the local stack). Chromium merges this list with Playwright's.
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ]

@@ -104,9 +104,12 @@ export class Call {
     // `join` carries the prepared offer (prepared.js): if the click came while it was still being set, the join
     // waits for it, at most JOIN_OFFER_WAIT_MS. That costs the member nothing: an offer sent after `joined` would
     // leave no earlier than that, and then take one more trip.
-    const offerSet = this.prepared?.offer;
-    if (offerSet) within(offerSet, JOIN_OFFER_WAIT_MS).then(() => !this.ended && this.signaling.start());
-    else this.signaling.start();
+    // Otherwise `join` leaves now, before the call screen is built.
+    if (this.prepared?.settingOffer) {
+      within(this.prepared.offer, JOIN_OFFER_WAIT_MS).then(() => !this.ended && this.signaling.start());
+    } else {
+      this.signaling.start();
+    }
     $("call").hidden = false;
     $("topbar-room").hidden = false;
     $("room-name").textContent = this.room;

@@ -50,6 +50,11 @@ export class PreparedOffer {
     this.offer.catch(() => {}); // handOver() reports it
   }
 
+  /** Whether the offer is still being set (neither set nor failed yet). */
+  get settingOffer() {
+    return this.pc.signalingState === "stable" && this.pc.localDescription === null;
+  }
+
   /**
    * Whether this connection can be the first peer's now: it sends exactly the kinds of `tracks`, its offer did not
    * fail, and it is recent.
