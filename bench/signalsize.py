@@ -18,6 +18,10 @@ from signaling.definition import MAX_FRAME_BYTES, MAX_SIGNAL_BYTES
 
 FRAMES = Path(__file__).with_name("frames.js").read_text()
 TIMEOUT_MS = 180_000  # eight browsers on two cores take minutes, not seconds
+READY = "domcontentloaded"
+"""What a page load waits for here: its scripts have run. Not "load": a `<video>` delays the load event until it has
+a frame, and with six pages in a call on two cores headless Chromium stops giving the seventh page's camera preview
+any (its track is live; the element stays at HAVE_NOTHING), so "load" never comes."""
 
 OpenPage = Callable[[str], Page]
 """Opens a page of the local stack at a path (e.g. "/?room=x") with a fake camera and microphone."""
@@ -26,7 +30,7 @@ OpenPage = Callable[[str], Page]
 def _instrumented(open_page: OpenPage, path: str) -> Page:
     page = open_page(path)
     page.add_init_script(FRAMES)
-    page.reload()
+    page.reload(wait_until=READY)
     return page
 
 
@@ -139,7 +143,7 @@ def run() -> dict[str, Any]:
                 )
                 page = context.new_page()
                 page.set_default_timeout(TIMEOUT_MS)
-                page.goto(stack.http_url + path)
+                page.goto(stack.http_url + path, wait_until=READY)
                 return page
 
             return measure(open_page)
