@@ -61,7 +61,12 @@ def per_participant(results: dict[str, Any], room_size: int) -> dict[str, float]
     invocations by route, DynamoDB units. Everyone joins one by one and leaves one by one."""
     pair_setup = results["call_setup"]["messages"]["signal_in"]["median"]  # both sides of one pair
     others = room_size - 1
-    signals = pair_setup / 2 * others
+    # The 1:1 setup measured is a joiner's first pair, whose offer rode on the `join`; every other pair a joiner sets
+    # up sends its offer as one more `signal`. Joining a room of k, a joiner's pairs cost pair_setup + (k - 1) more:
+    # over a room filled one by one, (others - 1) * others / 2 more, shared by room_size people.
+    offers_after_joined = (others - 1) * others / 2 / room_size
+    signals = pair_setup / 2 * others + offers_after_joined
+    joins_with_an_offer = others / room_size  # every joiner but the room's first
     invocations = {"$connect": 1.0, "join": 1.0, "signal": signals, "leave": 1.0, "$disconnect": 1.0}
     ops = results["aws_ops"]["actions"]
     measured = {"$connect": "$connect", "join": "join", "signal": "signal", "leave": "leave"}
@@ -69,8 +74,9 @@ def per_participant(results: dict[str, Any], room_size: int) -> dict[str, float]
     return {
         # $disconnect is not a request anyone can throttle: the socket is already gone.
         "stage_requests": 1 + 1 + signals + CALL_MINUTES / PING_MINUTES + 1,
-        # peer-joined to those already there (on average half the others), each signal relayed, peer-left
-        "posts": others / 2 + signals + others / 2,
+        # peer-joined to those already there (on average half the others), the offer a join carries, each signal
+        # relayed, peer-left
+        "posts": others / 2 + joins_with_an_offer + signals + others / 2,
         **{f"invocations:{route}": count for route, count in invocations.items()},
         "write_units": sum(ops[measured[r]]["write_units"] * n for r, n in invocations.items()),
         "read_units": sum(ops[measured[r]]["read_units"] * n for r, n in invocations.items()),

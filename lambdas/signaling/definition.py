@@ -339,7 +339,7 @@ class ThrottleLimits:
     burst: int
 
 
-STAGE_THROTTLE = ThrottleLimits(rate=540, burst=1080)
+STAGE_THROTTLE = ThrottleLimits(rate=510, burst=1020)
 """The stage's default route throttling (DefaultRouteSettings), shared by every route (the stack sets no route-level
 RouteSettings; the local stack can be given some to match a stage configured by hand). Sized in
 docs/deploy.md ("Capacity") for 10,000 participants in rooms of 8 with a 4x peak; `throttleRate`/`throttleBurst`
@@ -386,5 +386,5 @@ def reserved_concurrency(
 
 
 RESERVED_CONCURRENCY = reserved_concurrency()
-"""The deployed default (stage throttle 540/s): $connect 20, $default 11, join 108, signal 44, leave 87, ice 11, the
-grace consumer 10; 291 of the account's 1,000, leaving 709 unreserved, $disconnect's among them."""
+"""The deployed default (stage throttle 510/s): $connect 20, $default 11, join 102, signal 41, leave 82, ice 11, the
+grace consumer 10; 277 of the account's 1,000, leaving 723 unreserved, $disconnect's among them."""

@@ -14,14 +14,14 @@ from infra.config import Config, ConfigError
 from signaling.definition import FUNCTIONS, GRACE_QUEUE, LAMBDA_CONCURRENCY, ROUTES_BY_KEY
 
 EXPECTED = {
-    # The stage's 540 requests/s (new connections' 500/s for $connect) x the duration assumed in AWS x 2, written
+    # The stage's 510 requests/s (new connections' 500/s for $connect) x the duration assumed in AWS x 2, written
     # out: a change to the sizing shows up here rather than passing through unseen.
     "signaling.handlers.connect": 20,  # 500/s x 20 ms x 2
-    "signaling.handlers.default": 11,  # 540/s x 10 ms x 2 = 10.8
-    "signaling.handlers.join": 108,  # 540/s x 100 ms x 2
-    "signaling.handlers.signal": 44,  # 540/s x 40 ms x 2 = 43.2
-    "signaling.handlers.leave": 87,  # 540/s x 80 ms x 2 = 86.4
-    "signaling.handlers.ice": 11,  # 540/s x 10 ms x 2 = 10.8
+    "signaling.handlers.default": 11,  # 510/s x 10 ms x 2 = 10.2
+    "signaling.handlers.join": 102,  # 510/s x 100 ms x 2
+    "signaling.handlers.signal": 41,  # 510/s x 40 ms x 2 = 40.8
+    "signaling.handlers.leave": 82,  # 510/s x 80 ms x 2 = 81.6
+    "signaling.handlers.ice": 11,  # 510/s x 10 ms x 2 = 10.2
     "signaling.consumers.grace_expired": 10,  # the event source mapping's maximum concurrency
 }
 
@@ -98,7 +98,7 @@ def test_without_the_accounts_concurrency_nothing_is_reserved_and_synthesis_says
 @pytest.mark.parametrize(
     "context",
     [
-        {"accountConcurrency": "390"},  # 291 reserved would leave 99
+        {"accountConcurrency": "376"},  # 277 reserved would leave 99
         {"throttleRate": "3000", "throttleBurst": "6000", **ACCOUNT},  # 1,410 reserved: more than 1,000 allows
     ],
 )
@@ -112,15 +112,15 @@ def test_auto_reserves_nothing_where_the_reservations_do_not_fit(context: dict[s
 
 def test_reservations_forced_on_that_would_leave_less_than_100_unreserved_stop_the_synth() -> None:
     with pytest.raises(ConfigError, match="unreserved"):
-        Config.from_context(App(context={"accountConcurrency": "390", "reservedConcurrency": "true"}).node)
+        Config.from_context(App(context={"accountConcurrency": "376", "reservedConcurrency": "true"}).node)
     forced = Config.from_context(App(context={"reservedConcurrency": "true"}).node)  # account unknown: as told
-    assert forced.reserved_total == 291
-    assert forced.reserved["join"] == 108
+    assert forced.reserved_total == 277
+    assert forced.reserved["join"] == 102
     assert forced.reservation_warning is None
 
 
 def test_a_larger_account_or_no_reservations_lifts_the_check() -> None:
-    assert Config.from_context(App(context={"accountConcurrency": "391"}).node).reserved_total == 291
+    assert Config.from_context(App(context={"accountConcurrency": "377"}).node).reserved_total == 277
     raised = {"throttleRate": "3000", "throttleBurst": "6000", "accountConcurrency": "1570"}
     assert Config.from_context(App(context=raised).node).reserved["join"] == 600
     unreserved = {"throttleRate": "3000", "throttleBurst": "6000", "reservedConcurrency": "false"}

@@ -36,23 +36,28 @@ MEASURED: dict[str, Any] = {
 def test_one_participant_in_a_room_of_eight() -> None:
     one = capacity.per_participant(MEASURED, room_size=8)
 
-    # $connect + join + 7 peers x 2 signals + 30 min / 5 min pings + leave
-    assert one["stage_requests"] == 1 + 1 + 14 + 6 + 1
-    assert one["posts"] == 3.5 + 14 + 3.5  # peer-joined to half the others, each signal relayed, peer-left
+    # 7 pairs x 2 signals, and the offers that did not ride on a join: a room filled one by one has 28 pairs, 7 of
+    # them a joiner's first (its join carried the offer), so 21 more signals over 8 people
+    signals = 14 + 21 / 8
+    # $connect + join + signals + 30 min / 5 min pings + leave
+    assert one["stage_requests"] == 1 + 1 + signals + 6 + 1
+    # peer-joined to half the others, the offer 7 of 8 joins carry, each signal relayed, peer-left
+    assert one["posts"] == 3.5 + 7 / 8 + signals + 3.5
     assert one["write_units"] == 8 + 6
-    assert one["read_units"] == 2 + 14 * 2 + 2 + 1
+    assert one["read_units"] == 2 + signals * 2 + 2 + 1
 
 
 def test_ten_thousand_people_at_the_peak() -> None:
     load = capacity.load(MEASURED, participants=10_000, room_size=8)
 
     starts = 10_000 / 1800 * 4
+    signals = 14 + 21 / 8
     assert load.connections == pytest.approx(starts)
-    assert load.stage_requests == pytest.approx(23 * starts)
-    assert load.account_requests == pytest.approx((23 + 21) * starts)
-    assert load.invocations == pytest.approx((1 + 1 + 14 + 1 + 1) * starts)
+    assert load.stage_requests == pytest.approx((9 + signals) * starts)
+    assert load.account_requests == pytest.approx((9 + signals + 7 + 7 / 8 + signals) * starts)
+    assert load.invocations == pytest.approx((1 + 1 + signals + 1 + 1) * starts)
     # nothing waits out the 10 s grace period (a delay queue does): each invocation is busy only while it works
-    busy = 0.02 + 0.10 + 14 * 0.04 + 0.08 + 0.03
+    busy = 0.02 + 0.10 + signals * 0.04 + 0.08 + 0.03
     assert load.concurrency == pytest.approx(busy * starts)
     assert load.write_units == pytest.approx(14 * starts)
 
