@@ -131,7 +131,7 @@ def test_throttling_and_concurrency_default_to_the_deployed_values_and_can_be_ch
         (["--throttle-rate", "0"], "invalid positive integer value: '0'"),
         (["--lambda-concurrency", "many"], "invalid positive integer value: 'many'"),
         (["--throttle-rate", "10", "--throttle-burst", "5"], "--throttle-burst must be at least --throttle-rate"),
-        (["--lambda-concurrency", "390"], "reserved concurrency (291) would leave less than 100"),
+        (["--lambda-concurrency", "376"], "reserved concurrency (277) would leave less than 100"),
     ],
 )
 def test_unusable_limits_are_refused_with_a_clear_message(
