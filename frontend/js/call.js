@@ -99,12 +99,10 @@ export class Call {
   /** Shows the call screen and joins. */
   start() {
     // Joining first: the socket is usually open already (preconnected in the lobby), so `join` leaves now and the
-    // screen is drawn while it travels.
+    // screen is drawn while it travels. `join` carries the prepared offer (prepared.js): if the click came while it
+    // was still being set, the join waits for it, at most JOIN_OFFER_WAIT_MS. That costs the member nothing: an
+    // offer sent after `joined` would leave no earlier than that, and then take one more trip.
     this.#bindSignaling();
-    // `join` carries the prepared offer (prepared.js): if the click came while it was still being set, the join
-    // waits for it, at most JOIN_OFFER_WAIT_MS. That costs the member nothing: an offer sent after `joined` would
-    // leave no earlier than that, and then take one more trip.
-    // Otherwise `join` leaves now, before the call screen is built.
     if (this.prepared?.settingOffer) {
       within(this.prepared.offer, JOIN_OFFER_WAIT_MS).then(() => !this.ended && this.signaling.start());
     } else {
