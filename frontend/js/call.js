@@ -6,7 +6,7 @@ import { openDevice, pickerOptions } from "./devices.js";
 import { FileChannel, MAX_FILE_BYTES, prepareFile } from "./filetransfer.js";
 import { describeMediaProblems, openLocalMedia, openScreen, watchLevel } from "./media.js";
 import { Peer } from "./peer.js";
-import { discardPreparedOffer, takePreparedOffer } from "./prepared.js";
+import { takePreparedOffer } from "./prepared.js";
 import { Roster } from "./roster.js";
 import { SignalingClient } from "./signaling.js";
 import { ReachabilityWatch, UNREACHABLE_AFTER_MS } from "./reachability.js";
@@ -255,10 +255,10 @@ export class Call {
         this.#addPeer(peerId, name, true, undefined, preparedFor(peerId), peerId === offeredTo);
       }
     }
-    // An empty room, or a resume: nobody to offer to now, and the next newcomer offers to us.
+    // An empty room, or a resume: nobody to offer to now, and the next newcomer offers to us. (The lobby prepares
+    // nothing while a call exists, so the call's is the only one.)
     this.prepared?.close();
     this.prepared = null;
-    discardPreparedOffer();
     for (const early of this.early.splice(0)) {
       if (early.room === message.room) this.#onSignal(early.from, early.data);
     }

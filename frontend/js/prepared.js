@@ -181,8 +181,8 @@ export function preparedState() {
   return { signalingState, iceGatheringState, ...prepared.kinds };
 }
 
-/** Closes the prepared offer, if any (the room turned out empty, or the lobby's tracks changed). */
-export function discardPreparedOffer() {
+/** Closes the prepared offer, if any (before preparing one for other ICE servers or kinds). */
+function discardPreparedOffer() {
   prepared?.close();
   prepared = null;
 }
