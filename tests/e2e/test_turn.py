@@ -48,10 +48,13 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
-@pytest.fixture(scope="module", params=["udp", "tcp"])
+@pytest.fixture(scope="module", params=["udp", "tcp", "both"])
 def transport(request: pytest.FixtureRequest) -> str:
-    """udp: the URLs a deploy hands out (UDP and TCP), and the browser relays over UDP, its first choice. tcp: only
-    the TCP URL, as a network that blocks UDP leaves it, so the relay must work over TCP."""
+    """udp: only the UDP URL, so the browser must relay over UDP. tcp: only the TCP URL, as a network that blocks UDP
+    leaves it, so the relay must work over TCP. both: the URLs a deploy hands out (UDP and TCP). With both, Chromium
+    usually relays over UDP, but in about one call in three here one side ended its gathering with only its TCP relay
+    candidate (its UDP allocation reached coturn later) and the call went over TCP, so that case asserts only that
+    the call goes through this coturn."""
     return str(request.param)
 
 
@@ -60,7 +63,7 @@ def local_stack(start_local_stack: StartLocalStack, coturn: Coturn, transport: s
     """The local stack configured as a deploy with a TURN server is: its turn: URLs and the shared secret, and no
     other ICE server (tests/conftest.py sets ICE_SERVERS to [])."""
     udp, tcp = coturn.urls
-    urls = [udp, tcp] if transport == "udp" else [tcp]
+    urls = {"udp": [udp], "tcp": [tcp], "both": [udp, tcp]}[transport]
     return start_local_stack(env={"TURN_URLS": ",".join(urls), "TURN_SECRET": coturn.secret})
 
 
@@ -102,7 +105,8 @@ def test_a_relay_only_call_goes_through_coturn(
         assert pair["local"]["type"] == "relay", pair
         assert pair["remote"]["type"] == "relay", pair
         assert f"127.0.0.1:{coturn.port}" in (pair["local"]["url"] or ""), pair
-        assert pair["local"]["relayProtocol"] == transport, pair  # how the browser reached the relay
+        # how the browser reached the relay
+        assert pair["local"]["relayProtocol"] in (("udp", "tcp") if transport == "both" else (transport,)), pair
         assert pair["bytesSent"] > 10_000, pair
         assert pair["bytesReceived"] > 10_000, pair
 
