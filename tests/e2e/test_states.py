@@ -130,7 +130,9 @@ def browser_with_three_cameras(playwright: Playwright) -> Iterator[Browser]:
     """Chromium whose fake capture offers three cameras. The test switches from fake_device_0 to fake_device_2:
     the encoder takes no frames from fake_device_1 (seen here; Chromium's fake capture gives that one a depth pixel
     format), which no real camera picker would offer either."""
-    flags = [f"{f},device-count=3" if f.startswith("--use-fake-device-for-media-stream=") else f for f in CHROMIUM_FLAGS]
+    flags = [
+        f"{f},device-count=3" if f.startswith("--use-fake-device-for-media-stream=") else f for f in CHROMIUM_FLAGS
+    ]
     assert flags != CHROMIUM_FLAGS, "no fake-device flag to extend"
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
     yield browser
