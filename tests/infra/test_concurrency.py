@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match, Template
@@ -11,7 +14,15 @@ from cdk_template import Synthesis, properties, signaling_functions, synthesize
 from bench.capacity import AWS_DURATION_S
 from infra.app import STACK_NAME, build_app
 from infra.config import Config, ConfigError
-from signaling.definition import FUNCTIONS, GRACE_QUEUE, LAMBDA_CONCURRENCY, ROUTES_BY_KEY
+from signaling.definition import (
+    FUNCTIONS,
+    GRACE_QUEUE,
+    LAMBDA_CONCURRENCY,
+    NEW_CONNECTIONS_PER_SECOND,
+    RESERVED_CONCURRENCY,
+    ROUTES_BY_KEY,
+    STAGE_THROTTLE,
+)
 
 EXPECTED = {
     # The stage's 510 requests/s (new connections' 500/s for $connect) x the duration assumed in AWS x 2, written
@@ -133,3 +144,22 @@ def test_bulkheads_assume_the_durations_of_the_capacity_arithmetic() -> None:
         if bulkhead is not None:
             assert bulkhead.seconds == seconds, key
     assert set(FUNCTIONS) >= set(AWS_DURATION_S)
+
+
+def test_the_architecture_docs_table_of_bulkheads_is_the_codes() -> None:
+    """docs/architecture.md writes the reservations out by hand; a resized stage throttle must update them too."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    rows = re.findall(r"^\| `?([$\w]+(?: consumer)?)`? \| (\d+) \| ([^|]*)\|", text, flags=re.MULTILINE)
+    documented = {("disconnect-grace" if name == "grace consumer" else name): int(n) for name, n, _ in rows}
+    rates = {name: why.split("/s")[0] for name, _, why in rows if "/s" in why}
+    total = sum(RESERVED_CONCURRENCY.values())
+
+    assert documented == RESERVED_CONCURRENCY
+    assert rates == {
+        name: str(min(STAGE_THROTTLE.rate, NEW_CONNECTIONS_PER_SECOND) if name == "$connect" else STAGE_THROTTLE.rate)
+        for name in RESERVED_CONCURRENCY
+        if name != GRACE_QUEUE.key
+    }
+    assert f"reserved (default stage throttle, {STAGE_THROTTLE.rate}/s)" in text
+    assert f"Together {total} of the account's {LAMBDA_CONCURRENCY:,}, leaving {LAMBDA_CONCURRENCY - total} " in text
+    assert f"the stage's burst ({STAGE_THROTTLE.burst:,} at once)" in text
