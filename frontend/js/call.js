@@ -233,10 +233,17 @@ export class Call {
       return prepared;
     };
     this.selfId = message.peerId;
+    // Who joined after the snapshot (their peer-joined overtook this `joined`, and may already have brought their
+    // offer): kept as they are, and the replay below is a no-op for them.
+    const arrived = new Set();
+    for (const event of later) {
+      if (event.type === "peer-joined") arrived.add(event.peerId);
+      else arrived.delete(event.peerId);
+    }
     // Whoever we still hold but the server does not list: if our media link to them is up they are probably
     // reconnecting too, so give them time; otherwise they are gone.
     for (const [peerId, entry] of [...this.peers]) {
-      if (listed.has(peerId)) continue;
+      if (listed.has(peerId) || arrived.has(peerId)) continue;
       if (entry.state === "connected") this.#markAway(entry);
       else this.#peerGone(peerId);
     }

@@ -3,23 +3,26 @@
 // carries the number its `peers` reflect. Events can arrive late (from a room this socket just left) or early
 // (before our own `joined`), so nothing is applied on arrival alone:
 //   - the room is the `room` of the last `joined`; `left` for it means no room;
-//   - events of other rooms are kept (bounded) until a `joined` for that room, then applied by the same rule;
+//   - every event heard is kept (bounded) until the next `joined`, which applies those of its room by the same rule:
+//     an event of our own room can belong to the membership a `joined` on its way is about to start (we left and
+//     joined the same room again, or resumed, and the event overtook that `joined`);
 //   - an event for peer P with number n is applied only if n > joined.seq and n > the last number applied to P.
 // DOM-free: the caller applies what `accept` and `joined` let through.
 
-const EARLY_MAX = 256; // events kept for a room we may be about to join; beyond, the oldest go
+const HEARD_MAX = 256; // events kept for a `joined` that may follow; beyond, the oldest go (numbered below it)
 
 export class Roster {
   constructor() {
     /** @type {string|null} */ this.room = null;
     this.floor = 0;
     /** @type {Map<string, number>} the last number applied per peer */ this.applied = new Map();
-    /** @type {object[]} events of rooms other than ours, kept for a `joined` that may follow */ this.early = [];
+    /** @type {object[]} events heard since the last `joined`, kept for one that may follow */ this.heard = [];
   }
 
   /**
-   * Our `joined` (fresh or resumed): its peers are the view as of `message.seq`. Returns the kept early events of
-   * this room that are newer than that, in arrival order, to apply after the snapshot.
+   * Our `joined` (fresh or resumed): its peers are the view as of `message.seq`. Returns the events of this room
+   * heard since the last `joined` that are newer than that, in arrival order, to apply after the snapshot (some may
+   * have been applied already, to the membership this one replaces).
    * @param {{room: string, seq?: number}} message
    * @returns {object[]}
    */
@@ -27,9 +30,9 @@ export class Roster {
     this.room = message.room;
     this.floor = typeof message.seq === "number" ? message.seq : 0;
     this.applied = new Map();
-    const early = this.early.filter((event) => event.room === message.room);
-    this.early = [];
-    return early.filter((event) => this.#fresh(event));
+    const heard = this.heard.filter((event) => event.room === message.room);
+    this.heard = [];
+    return heard.filter((event) => this.#fresh(event));
   }
 
   /**
@@ -46,19 +49,16 @@ export class Roster {
   }
 
   /**
-   * Whether a `peer-joined`/`peer-left` should be applied now. Events of another room are kept for a later
-   * `joined`; stale ones are dropped. Events without `room`/`seq` (an older server) are applied as they come.
+   * Whether a `peer-joined`/`peer-left` should be applied now: an event of our room that is not stale. Every event
+   * is also kept for a later `joined`. Events without `room`/`seq` (an older server) are applied as they come.
    * @param {{room?: string, peerId: string, seq?: number}} event
    * @returns {boolean}
    */
   accept(event) {
     if (event.room === undefined) return true;
-    if (event.room !== this.room) {
-      this.early.push(event);
-      if (this.early.length > EARLY_MAX) this.early.shift();
-      return false;
-    }
-    return this.#fresh(event);
+    this.heard.push(event);
+    if (this.heard.length > HEARD_MAX) this.heard.shift();
+    return event.room === this.room && this.#fresh(event);
   }
 
   /**

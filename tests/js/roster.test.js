@@ -78,3 +78,23 @@ test("left takes us out of the room", () => {
   assert.equal(v.roster.room, null);
   assert.equal(v.roster.accept(ev("peer-joined", "r", "A", 2)), false);
 });
+
+test("an event heard in our room before the joined of our next membership of it counts for that membership", () => {
+  const v = view();
+  v.joined(joined("r", 1, "Z"));
+  // We left (seq 2) and joined r again (seq 3); Q joined (seq 4) before that `joined` and before our `left`.
+  v.event(ev("peer-joined", "r", "Q", 4));
+  v.joined(joined("r", 3, "Z")); // read before Q's seat: does not list Q
+  v.event(ev("peer-left", "r", "M", 2)); // our own first membership's end, announced to the room
+  v.roster.left({ room: "r", seq: 2 });
+  assert.deepEqual([...v.peers].sort(), ["Q", "Z"]);
+  assert.equal(v.roster.room, "r");
+});
+
+test("a resume's joined keeps a peer whose peer-joined overtook it", () => {
+  const v = view();
+  v.joined(joined("r", 5, "A"));
+  v.event(ev("peer-joined", "r", "B", 9)); // B joined after the resume's snapshot and was told to our new socket
+  v.joined({ ...joined("r", 8, "A"), resumed: true });
+  assert.deepEqual([...v.peers].sort(), ["A", "B"]);
+});
