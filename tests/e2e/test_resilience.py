@@ -3,16 +3,22 @@ resumes its identity, and chat and renegotiation (camera off/on, screen share) s
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import urllib.request
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     TIMEOUT_MS,
+    create_room,
+    join_room,
     open_chat,
+    remote_videos_playing,
     send_chat,
     two_person_call,
     video_advances,
@@ -107,6 +113,57 @@ def test_socket_closed_by_the_page_is_resumed(new_page: NewPage) -> None:
     send_chat(ada, "did you drop?")
     expect(grace.get_by_test_id("chat-log")).to_contain_text("did you drop?")
     video_advances(grace)
+
+
+def test_a_newcomer_whose_peer_joined_overtakes_our_resumed_joined_is_kept(new_page: NewPage) -> None:
+    # Given Ada and Grace in a call, and Grace's socket drops: her resume's `joined` is held back (here) until
+    # Hedy's `peer-joined`, posted to Grace's new socket after the resume committed, has arrived before it
+    ada = new_page(name="Ada")
+    room = create_room(ada, capacity=3)
+    order: list[str] = []
+    held: list[str | bytes] = []
+
+    def overtake(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            kind = json.loads(message).get("type")
+            if kind == "joined" and json.loads(message).get("resumed"):
+                held.append(message)
+                return
+            route.send(message)
+            order.append(kind)
+            if kind == "peer-joined" and held:
+                route.send(held.pop())
+                order.append("joined (resumed)")
+
+        server.on_message(from_server)
+        route.on_message(server.send)
+
+    grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.route_web_socket(re.compile("^ws"), overtake))
+    join_room(grace)
+    remote_videos_playing(grace, 1)
+    grace.evaluate("() => parley.call.signaling.ws.close()")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not held:
+        assert time.monotonic() < deadline, "Grace never resumed"
+        grace.wait_for_timeout(20)
+
+    # When Hedy joins meanwhile
+    order.clear()
+    hedy = new_page(f"/?room={room}", name="Hedy")
+    join_room(hedy)
+
+    # Then all three see each other, and Grace kept Hedy through her `joined`: she was never told Hedy left (a
+    # newcomer missing from the resumed `joined` was dropped there, and came back only with her offer)
+    remote_videos_playing(hedy, 2)
+    remote_videos_playing(grace, 2)
+    remote_videos_playing(ada, 2)
+    assert order[:2] == ["peer-joined", "joined (resumed)"]
+    assert grace.evaluate("() => parley.call.signaling.stats.reconnects") == 1
+    log = grace.get_by_test_id("chat-log")
+    expect(log).to_contain_text("Hedy joined")
+    assert "left" not in log.inner_text()
 
 
 def test_screen_share_replaces_the_camera_and_comes_back(new_page: NewPage) -> None:
