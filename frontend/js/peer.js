@@ -20,12 +20,14 @@ export const FILE_CHANNEL = { label: "file", id: 1 };
 const DISCONNECTED_GRACE_MS = 4000;
 const OFFER_ANSWER_TIMEOUT_MS = 10000;
 const FIRST_OFFER_FALLBACK_MS = 10000;
-// The first frame: WebRTC starts every call at a bandwidth estimate of about 300 kbps, and its encoder drops the first
-// frames of a source too large for that (libwebrtc's initial frame dropping, up to four frames) while it asks the
-// camera for a smaller size: a 720p camera can so lose up to ~130 ms of the call's first video. Instead the video starts
-// scaled down to what the start estimate carries (START_PIXELS, 640x480 and below are sent as they are) and goes to
-// full size once the estimate has grown past FULL_SIZE_BPS (or after FULL_SIZE_AFTER_MS whatever it says).
-const START_PIXELS = 640 * 480;
+// The first frame: WebRTC starts every call at a bandwidth estimate of 300 kbps, of which the video gets what the
+// audio leaves (a little under 300 kbps), and its encoder drops the first frames of a source too large for that
+// (libwebrtc's initial frame dropping, VideoStreamEncoder::DropDueToSize: up to four frames, above 320x240 pixels
+// under 300 kbps, and with its default limits above 640x360 under 500 kbps) while it asks the camera for a smaller
+// size: a 720p camera so loses up to ~130 ms of the call's first video. Instead the video starts scaled down to
+// 320x240's pixel count (START_PIXELS; smaller sources are sent as they are) and goes to full size once the estimate
+// has grown past FULL_SIZE_BPS (or after FULL_SIZE_AFTER_MS whatever it says).
+export const START_PIXELS = 320 * 240;
 const FULL_SIZE_BPS = 1_000_000;
 const FULL_SIZE_CHECK_MS = 500;
 const FULL_SIZE_AFTER_MS = 15000;
