@@ -104,9 +104,14 @@ def test_the_user_path_benchmark_runs_and_finds_two_trips(tmp_path: Path) -> Non
 
     parley, aws = result["parley"], result["parley_aws"]
     # An instant click: `join` carries the offer, made at the click, but its candidates may follow `joined` (a
-    # third trip to the member, which can then answer only after hearing them)
-    assert parley["hops"]["median"] in (2, 3)
-    assert aws["hops"]["median"] in (2, 3)
+    # third trip to the member, which can then answer only after hearing them). In one round the count depends on
+    # when each side's gathering finds its first candidate: if the member's first candidate comes only after it has
+    # heard the newcomer's second batch (itself sent after the answer arrived), a trip counts as a fourth (seen once
+    # in 30 rounds: the member's host candidate 70 ms after its answer). Never fewer than two (`join`, answer) and
+    # never more than four: the newcomer's batches follow at most the answer (3), and the member's first candidates at
+    # most those batches (4). The bench reports the median of many rounds against the target of 3.
+    assert parley["hops"]["median"] in (2, 3, 4)
+    assert aws["hops"]["median"] in (2, 3, 4)
     assert aws["profile"]["name"] == "aws"
     for path in (parley, aws):
         assert 0 < path["click_s"]["median"] < path["navigation_s"]["median"]  # the click comes after the page load
