@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Page, WebSocket, WebSocketRoute, expect
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import NewPage
@@ -165,3 +166,44 @@ class Frames:
 
     def signals(self) -> list[dict[str, Any]]:
         return [frame for frame in self.sent if frame.get("action") == "signal"]
+
+
+class Overtake:
+    """A page's signaling sockets through Playwright's WebSocket routing (new_page(watch=lambda p:
+    p.route_web_socket(re.compile("^ws"), overtake))), holding back the server's messages that `hold(message, order)`
+    picks until one of type `release_after` has reached the page, then delivering them right behind it: the rare order
+    of two racing messages, made certain. Each socket holds its own. `order` lists the types the page heard
+    ("<type> (held)" for a held one); `sent`, every frame the page sent, parsed; `holding`, how many are held now."""
+
+    def __init__(self, hold: Callable[[dict[str, Any], list[str]], bool], release_after: str) -> None:
+        self.hold = hold
+        self.release_after = release_after
+        self.order: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self.holding = 0
+
+    def __call__(self, route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        held: list[str | bytes] = []
+
+        def from_server(message: str | bytes) -> None:
+            parsed = json.loads(message)
+            if self.hold(parsed, self.order):
+                held.append(message)
+                self.holding += 1
+                return
+            route.send(message)
+            self.order.append(parsed.get("type"))
+            if parsed.get("type") == self.release_after:
+                while held:
+                    released = held.pop(0)
+                    self.holding -= 1
+                    route.send(released)
+                    self.order.append(f"{json.loads(released).get('type')} (held)")
+
+        def from_page(message: str | bytes) -> None:
+            self.sent.append(json.loads(message))
+            server.send(message)
+
+        server.on_message(from_server)
+        route.on_message(from_page)

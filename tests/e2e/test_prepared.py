@@ -4,18 +4,17 @@ the click; `join` carries that offer, every candidate inside, to the room's firs
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     PREPARED_COMPLETE,
     TIMEOUT_MS,
     Frames,
+    Overtake,
     create_room,
     join_room,
     remote_videos_playing,
@@ -80,31 +79,8 @@ def test_an_answer_that_overtakes_joined_is_kept_for_it(new_page: NewPage) -> No
     # Given Ada waits in a room, and Grace's socket hears `joined` only after the first `signal` (held back here)
     ada = new_page("/", name="Ada")
     room = create_room(ada)
-    order: list[str] = []
-    sent: list[dict[str, Any]] = []
-
-    def overtake(route: WebSocketRoute) -> None:
-        server = route.connect_to_server()
-        held: list[str | bytes] = []
-
-        def from_server(message: str | bytes) -> None:
-            kind = json.loads(message).get("type")
-            if kind == "joined" and not order:
-                held.append(message)  # until the first signal has been delivered
-                return
-            route.send(message)
-            order.append(kind)
-            if kind == "signal" and held:
-                route.send(held.pop())
-                order.append("joined")
-
-        def from_page(message: str | bytes) -> None:
-            sent.append(json.loads(message))
-            server.send(message)
-
-        server.on_message(from_server)
-        route.on_message(from_page)
-
+    # (held until the first signal has been delivered)
+    overtake = Overtake(lambda message, heard: message.get("type") == "joined" and not heard, release_after="signal")
     grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.route_web_socket(re.compile("^ws"), overtake))
     grace.wait_for_function(PREPARED_COMPLETE, timeout=TIMEOUT_MS)
 
@@ -114,10 +90,10 @@ def test_an_answer_that_overtakes_joined_is_kept_for_it(new_page: NewPage) -> No
     # Then the answer came before `joined`, was applied after it, and they see each other: she never offered again
     remote_videos_playing(grace, 1)
     remote_videos_playing(ada, 1)
-    assert order[:2] == ["signal", "joined"]
-    (join,) = [frame for frame in sent if frame.get("action") == "join"]
+    assert overtake.order[:2] == ["signal", "joined (held)"]
+    (join,) = [frame for frame in overtake.sent if frame.get("action") == "join"]
     assert join["offer"]["description"]["type"] == "offer"
-    assert not [frame for frame in sent if frame.get("action") == "signal"]
+    assert not [frame for frame in overtake.sent if frame.get("action") == "signal"]
 
 
 def test_turning_the_camera_off_in_the_lobby_prepares_again_without_video(new_page: NewPage) -> None:

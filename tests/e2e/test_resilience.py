@@ -3,18 +3,18 @@ resumes its identity, and chat and renegotiation (camera off/on, screen share) s
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.request
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.helpers import (
     TIMEOUT_MS,
+    Overtake,
     create_room,
     join_room,
     open_chat,
@@ -120,37 +120,18 @@ def test_a_newcomer_whose_peer_joined_overtakes_our_resumed_joined_is_kept(new_p
     # Hedy's `peer-joined`, posted to Grace's new socket after the resume committed, has arrived before it
     ada = new_page(name="Ada")
     room = create_room(ada, capacity=3)
-    order: list[str] = []
-    held: list[str | bytes] = []
-
-    def overtake(route: WebSocketRoute) -> None:
-        server = route.connect_to_server()
-
-        def from_server(message: str | bytes) -> None:
-            kind = json.loads(message).get("type")
-            if kind == "joined" and json.loads(message).get("resumed"):
-                held.append(message)
-                return
-            route.send(message)
-            order.append(kind)
-            if kind == "peer-joined" and held:
-                route.send(held.pop())
-                order.append("joined (resumed)")
-
-        server.on_message(from_server)
-        route.on_message(server.send)
-
+    overtake = Overtake(lambda message, _: message.get("type") == "joined" and message.get("resumed"), "peer-joined")
     grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.route_web_socket(re.compile("^ws"), overtake))
     join_room(grace)
     remote_videos_playing(grace, 1)
     grace.evaluate("() => parley.call.signaling.ws.close()")
     deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not held:
+    while not overtake.holding:
         assert time.monotonic() < deadline, "Grace never resumed"
         grace.wait_for_timeout(20)
 
     # When Hedy joins meanwhile
-    order.clear()
+    overtake.order.clear()
     hedy = new_page(f"/?room={room}", name="Hedy")
     join_room(hedy)
 
@@ -159,7 +140,7 @@ def test_a_newcomer_whose_peer_joined_overtakes_our_resumed_joined_is_kept(new_p
     remote_videos_playing(hedy, 2)
     remote_videos_playing(grace, 2)
     remote_videos_playing(ada, 2)
-    assert order[:2] == ["peer-joined", "joined (resumed)"]
+    assert overtake.order[:2] == ["peer-joined", "joined (held)"]
     assert grace.evaluate("() => parley.call.signaling.stats.reconnects") == 1
     log = grace.get_by_test_id("chat-log")
     expect(log).to_contain_text("Hedy joined")
