@@ -18,7 +18,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State as SocketState
 
 from devstack.server import LocalStack
-from signaling.definition import MAX_FRAME_BYTES
+from devstack.throttle import ThrottleSettings
+from signaling.definition import MAX_FRAME_BYTES, STAGE_THROTTLE, ThrottleLimits
 from signaling.wire import is_valid_unicode
 from tests.fuzzing import KINDS_ALLOWED_SILENT, Frame, Generator, State, strict_json, table_problems
 
@@ -95,10 +96,17 @@ def _size(payload: str | bytes) -> int:
 
 @pytest.fixture(scope="module")
 def local_stack(start_local_stack: Callable[..., LocalStack]) -> LocalStack:
-    """As the package's, with per-connection limits past what six sockets sending FRAMES frames can reach: every
-    frame is to get its own answer here (test_limits.py covers the limits)."""
+    """As the package's, with limits past what six sockets sending FRAMES frames can reach: every frame is to get
+    its own answer here. The per-connection limits (test_limits.py covers them), and the stage throttle's burst: each
+    frame comes with two pings, sent as fast as the answers come, which on a fast machine is past the deployed
+    510 requests/s (seen: 2,187 in 2.5 s, throttled after the burst of 1,020; tests/e2e/test_throttled.py and
+    tests/stack/test_throttling.py cover the throttle). Its rate, and the reserved concurrency derived from it, stay
+    as deployed."""
     limits = {"LIMIT_MESSAGE_BURST": str(FRAMES), "LIMIT_JOIN_BURST": str(FRAMES)}
-    return start_local_stack(env={"DISCONNECT_GRACE_SECONDS": "1", **limits}, redeliver=1.0)
+    stage = ThrottleLimits(rate=STAGE_THROTTLE.rate, burst=4 * FRAMES)  # a frame, two pings; the drain's pings
+    return start_local_stack(
+        env={"DISCONNECT_GRACE_SECONDS": "1", **limits}, redeliver=1.0, throttle=ThrottleSettings(stage=stage)
+    )
 
 
 @pytest.fixture
