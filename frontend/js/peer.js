@@ -243,7 +243,7 @@ export class Peer extends EventTarget {
     try {
       const { payload, later } = await prepared.handOver((candidate) => this.batcher.add(candidate));
       // Whether the video starts scaled down is known once the tracks are attached, well before it connects.
-      prepared.attached.then(() => (this.scaledDown = prepared.scaledDown)).catch((error) => this.#emit("error", { error }));
+      prepared.attached.then(() => this.#startedScaledDown(prepared.scaledDown)).catch((error) => this.#emit("error", { error }));
       if (!offered && !this.closed) this.sendRaw(payload);
       for (const candidate of later) this.batcher.add(candidate); // found after `join` carried the offer
       this.timers.answer = setTimeout(() => this.#answerOverdue(), OFFER_ANSWER_TIMEOUT_MS);
@@ -284,10 +284,20 @@ export class Peer extends EventTarget {
     const sender = this.transceivers.video?.sender;
     if (!sender) return;
     try {
-      this.scaledDown = await scaleForStart(sender);
+      this.#startedScaledDown(await scaleForStart(sender));
     } catch {
       this.scaledDown = false; // the browser would not: full size from the start, as before
     }
+  }
+
+  /**
+   * Whether the video starts scaled down, once known (setParameters, or the prepared connection's tracks, can settle
+   * after the connection is up): if it is and the connection is up already, it grows to full size from now.
+   * @param {boolean} scaledDown
+   */
+  #startedScaledDown(scaledDown) {
+    this.scaledDown = scaledDown;
+    if (scaledDown && this.connectedAt !== null) this.#growToFullSize();
   }
 
   /** Once the bandwidth estimate carries it (or after a while regardless), the video goes to full size. */

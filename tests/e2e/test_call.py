@@ -166,3 +166,40 @@ def test_the_video_starts_small_enough_to_be_kept_then_goes_to_full_size(new_pag
         page.wait_for_function(
             "w => document.querySelector('[data-testid=remote-video]').videoWidth > w", arg=first["width"]
         )
+
+
+SLOW_SET_PARAMETERS = """(() => {
+    // Every RTCRtpSender.setParameters takes effect at once but tells the page 1.5 s late (a busy browser), and the
+    // scales asked for are recorded.
+    window.__scales = [];
+    const native = RTCRtpSender.prototype.setParameters;
+    RTCRtpSender.prototype.setParameters = function (parameters, ...rest) {
+        const scale = parameters.encodings?.[0]?.scaleResolutionDownBy;
+        if (scale !== undefined) window.__scales.push(scale);
+        const done = native.call(this, parameters, ...rest);
+        return done.then((result) => new Promise((resolve) => setTimeout(() => resolve(result), 1500)));
+    };
+})();"""
+
+
+def test_the_video_goes_to_full_size_when_its_start_scaling_settles_after_the_connection(new_page: NewPage) -> None:
+    # Given two people whose browsers apply the start's scaling only after their connection is up
+    watch = lambda p: p.add_init_script(SLOW_SET_PARAMETERS)  # noqa: E731
+    ada = new_page(name="Ada", watch=watch)
+    room = create_room(ada)
+    grace = new_page(f"/?room={room}", name="Grace", watch=watch)
+
+    # When they call
+    join_room(grace)
+    remote_videos_playing(ada, 1)
+    remote_videos_playing(grace, 1)
+
+    # Then each side's video is scaled down for the start, then asked back to full size and gets there (a start
+    # scaling that settled after "connected" used to keep the video small for the whole call)
+    scaled_then_full = """() => {
+        const scales = window.__scales, start = scales.findIndex((scale) => scale > 1);
+        return start >= 0 && scales.slice(start + 1).includes(1);
+    }"""
+    for page in (ada, grace):
+        page.wait_for_function(scaled_then_full, timeout=TIMEOUT_MS)
+        page.wait_for_function(f"() => ({SENDER_SCALE})() === 1", timeout=TIMEOUT_MS)
