@@ -2,9 +2,10 @@
 // clock, when this page's navigation started, when the join button was clicked, when it received `joined`, when its
 // first peer connection reached ICE connected, and when a remote video frame was first decoded; and every frame of
 // its signaling socket (bench/userpath.py counts the sequential hops from them). The page's own code is untouched.
+// The first frame's size is kept too (tests/e2e/test_call.py checks what the call starts at).
 (() => {
   const marks = (window.__bench = {
-    navigation: performance.timeOrigin, click: null, joined: null, connected: null, firstFrame: null, trace: [],
+    navigation: performance.timeOrigin, click: null, joined: null, connected: null, firstFrame: null, firstFrameSize: null, trace: [],
   });
   const now = () => performance.timeOrigin + performance.now();
 
@@ -57,7 +58,9 @@
         document.body.append(probe);
         probe.srcObject = new MediaStream([event.track]);
         probe.requestVideoFrameCallback((_, meta) => {
-          if (marks.firstFrame === null) marks.firstFrame = performance.timeOrigin + meta.presentationTime;
+          if (marks.firstFrame !== null) return;
+          marks.firstFrame = performance.timeOrigin + meta.presentationTime;
+          marks.firstFrameSize = { width: meta.width, height: meta.height };
         });
         probe.play().catch(() => {});
       });

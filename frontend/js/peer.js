@@ -27,7 +27,7 @@ const FIRST_OFFER_FALLBACK_MS = 10000;
 // size: a 720p camera so loses up to ~130 ms of the call's first video. Instead the video starts scaled down to
 // 320x240's pixel count (START_PIXELS; smaller sources are sent as they are) and goes to full size once the estimate
 // has grown past FULL_SIZE_BPS (or after FULL_SIZE_AFTER_MS whatever it says).
-export const START_PIXELS = 320 * 240;
+const START_PIXELS = 320 * 240;
 const FULL_SIZE_BPS = 1_000_000;
 const FULL_SIZE_CHECK_MS = 500;
 const FULL_SIZE_AFTER_MS = 15000;

@@ -117,26 +117,8 @@ def test_hanging_up_shows_the_peer_leaving(new_page: NewPage) -> None:
     expect(ada.get_by_test_id("status")).to_have_attribute("data-state", "waiting")
 
 
-FIRST_REMOTE_FRAME = """(() => {
-    // The size of the first remote video frame this page decodes, from a probe of its own (as bench/instrument.js).
-    window.__firstRemoteFrame = null;
-    const Native = window.RTCPeerConnection;
-    window.RTCPeerConnection = class extends Native {
-        constructor(...args) {
-            super(...args);
-            this.addEventListener("track", ({ track }) => {
-                if (track.kind !== "video") return;
-                const probe = document.createElement("video");
-                probe.muted = true;
-                probe.srcObject = new MediaStream([track]);
-                probe.requestVideoFrameCallback((_, meta) => {
-                    window.__firstRemoteFrame ??= { width: meta.width, height: meta.height };
-                });
-                probe.play().catch(() => {});
-            });
-        }
-    };
-})();"""
+# bench/instrument.js: among its marks, the size of the first remote video frame the page decodes (its own probe)
+INSTRUMENT = (Path(__file__).resolve().parents[2] / "bench" / "instrument.js").read_text()
 
 SENDER_SCALE = """() => {
     const [entry] = parley.call.peers.values();
@@ -146,9 +128,9 @@ SENDER_SCALE = """() => {
 
 def test_the_video_starts_small_enough_to_be_kept_then_goes_to_full_size(new_page: NewPage) -> None:
     # Given two people whose 720p cameras would be too large for the start's bitrate (peer.js startScale)
-    ada = new_page(name="Ada", watch=lambda p: p.add_init_script(FIRST_REMOTE_FRAME))
+    ada = new_page(name="Ada", watch=lambda p: p.add_init_script(INSTRUMENT))
     room = create_room(ada)
-    grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.add_init_script(FIRST_REMOTE_FRAME))
+    grace = new_page(f"/?room={room}", name="Grace", watch=lambda p: p.add_init_script(INSTRUMENT))
     assert grace.evaluate("() => parley.lobby.tracks.video.getSettings().width") == 1280
 
     # When they call
@@ -158,8 +140,8 @@ def test_the_video_starts_small_enough_to_be_kept_then_goes_to_full_size(new_pag
 
     for page in (ada, grace):
         # Then the first frame each decodes is within 320x240 pixels (libwebrtc keeps it at the start's bitrate)
-        page.wait_for_function("() => window.__firstRemoteFrame !== null")
-        first = page.evaluate("window.__firstRemoteFrame")
+        page.wait_for_function("() => window.__bench.firstFrameSize !== null")
+        first = page.evaluate("window.__bench.firstFrameSize")
         assert first["width"] * first["height"] <= 320 * 240, first
         # And each side's video goes to full size once the estimate allows: the remote picture grows
         page.wait_for_function(f"() => ({SENDER_SCALE})() === 1", timeout=TIMEOUT_MS)
